@@ -43,6 +43,9 @@ type Plan struct {
 	// DeleteLimitExceeded is set when the plan deletes more owned hostnames
 	// than the max-deletes setting allows; apply then writes nothing.
 	DeleteLimitExceeded bool `json:"delete_limit_exceeded,omitempty"`
+	// Reorder is set when the only difference from the live document is
+	// the order of its rules, which apply restores.
+	Reorder bool `json:"reorder,omitempty"`
 
 	// Document is the whole ingress list apply writes, in cloudflared order.
 	Document []DocumentRule `json:"document"`
@@ -51,7 +54,7 @@ type Plan struct {
 // HasChanges reports whether applying the plan would change anything.
 // Held, skipped and revoked items never count.
 func (p *Plan) HasChanges() bool {
-	return len(p.Creates)+len(p.Updates)+len(p.Deletes)+len(p.Drift)+len(p.DNS) > 0
+	return p.Reorder || len(p.Creates)+len(p.Updates)+len(p.Deletes)+len(p.Drift)+len(p.DNS) > 0
 }
 
 // RouteChange is one ingress rule created, updated or deleted. Before is nil
@@ -144,7 +147,7 @@ type Violation struct {
 	// Live is true for a rule already in the tunnel configuration.
 	Live bool `json:"live"`
 	// Neutralised is true when a revocation above the rule cuts its traffic.
-	Neutralised bool `json:"neutralised,omitempty"`
+	Neutralised bool   `json:"neutralised,omitempty"`
 	File        string `json:"file,omitempty"`
 	Line        int    `json:"line,omitempty"`
 }
