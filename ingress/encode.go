@@ -3,7 +3,6 @@ package ingress
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -12,11 +11,6 @@ import (
 
 	"gopkg.in/yaml.v3"
 )
-
-// ErrSubSecondDuration is returned when a duration field holds a value that
-// is not a whole number of seconds, which the API's integer-seconds form
-// cannot carry.
-var ErrSubSecondDuration = errors.New("duration is not a whole number of seconds")
 
 // originAccessKey is the originRequest key of the nested Access settings object.
 const originAccessKey = "access"
@@ -27,7 +21,9 @@ const originAudTagKey = "audTag"
 // MarshalJSON encodes the fields in the form the Cloudflare API and
 // cloudflared's JSON config take: keys sorted, durations as integer seconds
 // and the access object nested. A duration that is not a whole number of
-// seconds is an error wrapping ErrSubSecondDuration.
+// seconds, which only the file target accepts from labels, is written as a
+// Go duration string ("1.5s") so that plan documents can carry it; the API
+// never receives one because labels for the API target reject it.
 func (o OriginRequest) MarshalJSON() ([]byte, error) {
 	out := make(map[string]any, len(o))
 	for key, value := range o {
@@ -47,7 +43,7 @@ func originRequestJSONValue(key string, value any) (any, error) {
 		return value, nil
 	}
 	if d%time.Second != 0 {
-		return nil, fmt.Errorf("encode originRequest.%s: %s cannot be sent as integer seconds, so round it to whole seconds: %w", key, d, ErrSubSecondDuration)
+		return d.String(), nil
 	}
 	return int64(d / time.Second), nil
 }
@@ -77,8 +73,16 @@ func (o *OriginRequest) UnmarshalJSON(b []byte) error {
 }
 
 // originDurationFromJSON reads a duration field from JSON, where cloudflared accepts
-// only an integer number of seconds.
+// only an integer number of seconds. A Go duration string is accepted too,
+// because plan documents carry sub-second file-target durations that way.
 func originDurationFromJSON(key string, value any) (time.Duration, error) {
+	if text, ok := value.(string); ok {
+		d, err := time.ParseDuration(text)
+		if err != nil {
+			return 0, fmt.Errorf("decode originRequest.%s: expected integer seconds, got %q", key, text)
+		}
+		return d, nil
+	}
 	n, ok := value.(json.Number)
 	if !ok {
 		return 0, fmt.Errorf("decode originRequest.%s: expected integer seconds, got %v", key, value)

@@ -148,9 +148,20 @@ func TestOriginRequestJSONNull(t *testing.T) {
 }
 
 func TestOriginRequestJSONSubSecond(t *testing.T) {
-	_, err := json.Marshal(OriginRequest{"connectTimeout": 1500 * time.Millisecond})
-	if !errors.Is(err, ErrSubSecondDuration) {
-		t.Errorf("marshal 1.5s: got error %v, want ErrSubSecondDuration", err)
+	in := OriginRequest{"connectTimeout": 1500 * time.Millisecond}
+	b, err := json.Marshal(in)
+	if err != nil {
+		t.Fatalf("marshal 1.5s: %v", err)
+	}
+	if string(b) != `{"connectTimeout":"1.5s"}` {
+		t.Errorf("marshal 1.5s = %s, want a duration string", b)
+	}
+	var out OriginRequest
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatalf("unmarshal %s: %v", b, err)
+	}
+	if !reflect.DeepEqual(out, in) {
+		t.Errorf("round trip = %#v, want %#v", out, in)
 	}
 }
 

@@ -62,13 +62,16 @@ type Applier struct {
 // Result is what apply did. Problems are reasons the desired state is not
 // fully in force (exit code 4).
 type Result struct {
-	Written     bool     `json:"written"`
-	Version     int64    `json:"version"`
-	Checksum    string   `json:"checksum,omitempty"`
-	DNSCreated  int      `json:"dns_created"`
-	DNSUpdated  int      `json:"dns_updated"`
-	DNSDeleted  int      `json:"dns_deleted"`
-	Problems    []string `json:"problems"`
+	Written    bool     `json:"written"`
+	Version    int64    `json:"version"`
+	Checksum   string   `json:"checksum,omitempty"`
+	DNSCreated int      `json:"dns_created"`
+	DNSUpdated int      `json:"dns_updated"`
+	DNSDeleted int      `json:"dns_deleted"`
+	Problems   []string `json:"problems"`
+	// Notes report what went wrong on the way but was recovered, such as a
+	// batch chunk that failed once and succeeded when retried.
+	Notes       []string `json:"notes,omitempty"`
 	BaseVersion int64    `json:"base_version"`
 	Plan        *Plan    `json:"-"`
 }

@@ -48,20 +48,25 @@ func (a *Applier) applyDNS(ctx context.Context, p *Plan, live tunnel.State, res 
 // conflict, and retries the rest, a bounded number of times.
 func (a *Applier) applyChunk(ctx context.Context, p *Plan, live tunnel.State, zoneID string, chunk []DNSChange, res *Result, failed map[string]bool) {
 	pending := chunk
+	var failures []string
 	for attempt := 0; len(pending) > 0; attempt++ {
 		_, err := a.DNS.Batch(ctx, zoneID, batchFor(pending))
 		if err == nil {
 			countDone(res, pending)
+			res.Notes = append(res.Notes, failures...)
+			if len(failures) > 0 {
+				res.Notes = append(res.Notes, fmt.Sprintf("DNS batch of %d operations in zone %s succeeded on retry %d", len(pending), pending[0].Zone, attempt))
+			}
 			a.log("DNS batch applied", "zone", pending[0].Zone, "operations", len(pending), "tunnel", live.TunnelID)
 			return
 		}
-		res.Problems = append(res.Problems, fmt.Sprintf("DNS batch of %d operations in zone %s failed: %v", len(pending), pending[0].Zone, err))
+		failures = append(failures, fmt.Sprintf("DNS batch of %d operations in zone %s failed: %v", len(pending), pending[0].Zone, err))
 		if attempt >= maxBatchRetries {
 			break
 		}
 		records, lerr := a.DNS.ListRecords(ctx, tunnel.Zone{ID: zoneID, Name: pending[0].Zone})
 		if lerr != nil {
-			res.Problems = append(res.Problems, fmt.Sprintf("listing zone %s after the failed batch: %v", pending[0].Zone, lerr))
+			failures = append(failures, fmt.Sprintf("listing zone %s after the failed batch: %v", pending[0].Zone, lerr))
 			break
 		}
 		var retry []DNSChange
@@ -78,8 +83,14 @@ func (a *Applier) applyChunk(ctx context.Context, p *Plan, live tunnel.State, zo
 		}
 		pending = retry
 	}
+	res.Problems = append(res.Problems, failures...)
 	for _, c := range pending {
 		failed[c.Name] = true
+		if c.Action == DNSDelete {
+			res.Problems = append(res.Problems, fmt.Sprintf("%s: CNAME not deleted; the next apply retries it", c.Name))
+			continue
+		}
+		res.Problems = append(res.Problems, fmt.Sprintf("%s: CNAME %s not made, so its route was not written", c.Name, c.Action))
 	}
 }
 

@@ -440,3 +440,28 @@ func TestComputeReorderRestoresOrder(t *testing.T) {
 		t.Errorf("Reorder = %v, want true: owned rules go above unmanaged ones", p.Reorder)
 	}
 }
+
+func TestComputeTwoOwnersAgreeOnOrder(t *testing.T) {
+	live := fileState(
+		rule("b.example.com", "", "http://b:80"),
+		owned(rule("a.example.com", "", "http://a:80")),
+		catchAll(),
+	)
+	live.Rules[0].Owner = "other"
+	p := compute(t, Input{Live: live, Routes: []ingress.Route{route("a", "a.example.com", "", "http://a:80")}})
+	if !p.Reorder {
+		t.Fatalf("Reorder = false, want the two owners' rules sorted together")
+	}
+	want := []string{"owned:a.example.com", "unmanaged:b.example.com", "catch-all:"}
+	if got := documentHosts(p); !slices.Equal(got, want) {
+		t.Errorf("document = %v, want %v", got, want)
+	}
+
+	// The other owner, planning against the sorted document, changes nothing.
+	sorted := fileState(owned(rule("a.example.com", "", "http://a:80")), rule("b.example.com", "", "http://b:80"), catchAll())
+	sorted.Rules[1].Owner = "other"
+	other := compute(t, Input{OwnerID: "other", Live: sorted, Routes: []ingress.Route{route("b", "b.example.com", "", "http://b:80")}})
+	if other.HasChanges() {
+		t.Errorf("the other owner's plan has changes: reorder %v", other.Reorder)
+	}
+}

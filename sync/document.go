@@ -40,14 +40,14 @@ func planLiveViolations(p *Plan, in Input, live *liveIndex) {
 		}
 		p.Violations = append(p.Violations, Violation{
 			Hostname: strings.ToLower(r.Hostname), Path: r.Path, Origin: r.Service,
-			InternalService: m.InternalService, MatchedName: m.MatchedName,
+			InternalService: m.InternalService, MatchedName: m.MatchedName, How: m.How,
 			Live: true, Neutralised: revokedAbove(in.Live, live, i),
 		})
 	}
 	for _, v := range in.Violations {
 		p.Violations = append(p.Violations, Violation{
 			Hostname: v.Hostname, Path: v.Path, Origin: v.Origin, Service: v.Service,
-			InternalService: v.InternalService, MatchedName: v.MatchedName,
+			InternalService: v.InternalService, MatchedName: v.MatchedName, How: v.How,
 			File: v.Source.File, Line: v.Source.Line,
 		})
 	}
@@ -94,12 +94,21 @@ func buildDocument(s tunnel.State, live *liveIndex, own *ownership, ch *changeSe
 	for _, a := range ch.added {
 		owned = append(owned, DocumentRule{Kind: KindOwned, Rule: a.rule, LiveIndex: -1})
 	}
+	// Rules of another portcullis owner sort together with ours, so that
+	// two stacks sharing a tunnel agree on one order instead of each moving
+	// its own rules above the other's on every run.
+	var unmanaged []DocumentRule
+	for _, i := range own.unmanaged {
+		d := DocumentRule{Kind: KindUnmanaged, Rule: s.Rules[i].Rule, LiveIndex: i}
+		if otherOwned(s, own, i) {
+			owned = append(owned, d)
+			continue
+		}
+		unmanaged = append(unmanaged, d)
+	}
 	sortDocumentRules(owned)
 	doc = append(doc, owned...)
-
-	for _, i := range own.unmanaged {
-		doc = append(doc, DocumentRule{Kind: KindUnmanaged, Rule: s.Rules[i].Rule, LiveIndex: i})
-	}
+	doc = append(doc, unmanaged...)
 	if live.catchAll >= 0 {
 		doc = append(doc, DocumentRule{Kind: KindCatchAll, Rule: s.Rules[live.catchAll].Rule, LiveIndex: live.catchAll})
 	} else {
@@ -110,6 +119,13 @@ func buildDocument(s tunnel.State, live *liveIndex, own *ownership, ch *changeSe
 		return doc, fmt.Errorf("the merged tunnel configuration would be rejected by cloudflared: %w", err)
 	}
 	return doc, nil
+}
+
+// otherOwned reports whether live rule i belongs to another portcullis
+// owner, by its own marker (file target) or its hostname's (API target).
+func otherOwned(s tunnel.State, own *ownership, i int) bool {
+	r := s.Rules[i]
+	return r.Owner != "" || own.get(strings.ToLower(r.Hostname)).otherOwner != ""
 }
 
 // sortDocumentRules puts owned rules in ingress.SortRules order, carrying

@@ -49,6 +49,10 @@ type Plan struct {
 
 	// Document is the whole ingress list apply writes, in cloudflared order.
 	Document []DocumentRule `json:"document"`
+
+	// Saved is set in a plan written by plan --save: what apply checks
+	// before it applies the plan later.
+	Saved *SavedPlan `json:"saved,omitempty"`
 }
 
 // HasChanges reports whether applying the plan would change anything.
@@ -144,6 +148,8 @@ type Violation struct {
 	Service         string `json:"service,omitempty"`
 	InternalService string `json:"internal_service"`
 	MatchedName     string `json:"matched_name"`
+	// How says what kind of name matched: "network alias", "static IP", ...
+	How string `json:"how,omitempty"`
 	// Live is true for a rule already in the tunnel configuration.
 	Live bool `json:"live"`
 	// Neutralised is true when a revocation above the rule cuts its traffic.
