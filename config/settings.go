@@ -35,6 +35,8 @@ const (
 	// DefaultMaxDeletes is the number of owned hostnames one apply may delete
 	// when max_deletes is not set.
 	DefaultMaxDeletes = 10
+	// DefaultBatchSize is the DNS batch limit of the Free plan.
+	DefaultBatchSize = 200
 	// DefaultFilePath is the file target's cloudflared configuration,
 	// relative to the project directory.
 	DefaultFilePath = "cloudflared/config.yml"
@@ -111,6 +113,9 @@ type CloudflareSettings struct {
 	APIBaseURL string
 	// APITokenFile is the absolute path of a file that contains the token.
 	APITokenFile string
+	// BatchSize is the maximum number of operations in one DNS batch
+	// request: 200 on the Free plan, 3,500 on paid plans.
+	BatchSize int
 	// APIToken comes from the environment only (PORTCULLIS_CLOUDFLARE_API_TOKEN
 	// or CLOUDFLARE_API_TOKEN). Use Settings.Token to read the token.
 	APIToken string

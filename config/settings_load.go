@@ -55,6 +55,7 @@ var settingKeys = []settingKey{
 	{name: "cloudflare.tunnel", kind: kindString},
 	{name: "cloudflare.api_base_url", kind: kindString, defaultVal: DefaultAPIBaseURL},
 	{name: "cloudflare.api_token_file", kind: kindString},
+	{name: "cloudflare.batch_size", kind: kindInt, defaultVal: DefaultBatchSize},
 	{name: "cloudflare.api_token", kind: kindString, envOnly: true},
 	{name: "audit.log_dir", kind: kindString},
 	{name: "audit.cloudflared_service", kind: kindString},
@@ -303,6 +304,12 @@ func fillSettings(s *Settings, v *viper.Viper, src sources) []error {
 	}
 	s.MaxDeletes = maxDeletes
 
+	batchSize, err := intValue(v.Get("cloudflare.batch_size"))
+	if err != nil {
+		errs = append(errs, fmt.Errorf("invalid cloudflare.batch_size (from %s): %w", src.of("cloudflare.batch_size"), err))
+	}
+	s.Cloudflare.BatchSize = batchSize
+
 	s.File.Path = resolvePath(dir, str("file.path"))
 	s.File.Tunnel = str("file.tunnel")
 	s.File.CredentialsFile = str("file.credentials_file")
@@ -353,6 +360,9 @@ func validateSettings(s *Settings, src sources) []error {
 	}
 	if s.MaxDeletes < 0 {
 		invalid("max_deletes", strconv.Itoa(s.MaxDeletes), "use 0 or a positive number")
+	}
+	if s.Cloudflare.BatchSize < 1 || s.Cloudflare.BatchSize > 3500 {
+		invalid("cloudflare.batch_size", strconv.Itoa(s.Cloudflare.BatchSize), "use 200 on the Free plan, up to 3500 on paid plans")
 	}
 	if !labelPrefixPattern.MatchString(s.Labels.Prefix) {
 		invalid("labels.prefix", s.Labels.Prefix, "use lower-case letters, digits, '.', '_' and '-', starting with a letter or digit")
