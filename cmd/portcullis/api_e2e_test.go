@@ -389,3 +389,46 @@ func TestAPIIgnoresStrayCloudflareVariables(t *testing.T) {
 		t.Error("apply did not reach the configured base URL")
 	}
 }
+
+func TestAPIInterruptedRunConverges(t *testing.T) {
+	w := newAPIWorld(t)
+	w.e.Fail(emulator.Fault{Method: "PUT", PathSuffix: "/configurations", Status: 500, Code: 1000, Message: "internal error", Times: 1})
+	dir := stack(t, "shop", "www.example.com", "api.example.com")
+
+	first := runBinary(t, dir, w.env(), "apply", "--yes")
+	if first.code != 1 || !strings.Contains(first.stderr, "write the tunnel configuration") {
+		t.Fatalf("interrupted apply exit = %d, want 1 naming the failed write\n%s%s", first.code, first.stdout, first.stderr)
+	}
+	if len(w.e.Records(w.zone.ID)) != 2 {
+		t.Fatalf("records after the interrupted run = %d, want the 2 marked CNAMEs created before the write", len(w.e.Records(w.zone.ID)))
+	}
+
+	second := runBinary(t, dir, w.env(), "apply", "--yes")
+	if second.code != 0 {
+		t.Fatalf("second apply exit = %d\n%s%s", second.code, second.stdout, second.stderr)
+	}
+	if strings.Contains(second.stdout, "+ CNAME") {
+		t.Errorf("second run plans CNAMEs again:\n%s", second.stdout)
+	}
+	if n := len(w.e.Records(w.zone.ID)); n != 2 {
+		t.Errorf("records after convergence = %d, want 2 (no duplicates)", n)
+	}
+	if got := strings.Join(hostsOf(w.ingress(t)), ","); got != "api.example.com,www.example.com," {
+		t.Errorf("ingress hostnames = %s", got)
+	}
+}
+
+func TestAPIDebugLogNeverShowsToken(t *testing.T) {
+	w := newAPIWorld(t)
+	dir := stack(t, "shop", "www.example.com")
+	r := runBinary(t, dir, w.env(), "--debug", "apply", "--yes")
+	if r.code != 0 {
+		t.Fatalf("apply exit = %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "level=DEBUG") {
+		t.Errorf("--debug logged nothing:\n%s", r.stderr)
+	}
+	if strings.Contains(r.stdout+r.stderr, e2eToken) {
+		t.Error("the token appears in the output")
+	}
+}

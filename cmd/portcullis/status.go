@@ -110,6 +110,10 @@ func buildStatus(live tunnel.State, gate *ingress.Gate, ownerID string) statusSn
 		OwnerID:       ownerID,
 		Tunnel:        statusTunnel{Target: live.Target, ID: live.TunnelID, Name: live.TunnelName, Version: live.Version},
 		State:         live,
+		Routes:        []statusRoute{},
+	}
+	if snap.State.Rules == nil {
+		snap.State.Rules = []tunnel.LiveRule{}
 	}
 	records := map[string][]tunnel.DNSRecord{}
 	for _, r := range live.Records {
