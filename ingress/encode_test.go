@@ -2,7 +2,6 @@ package ingress
 
 import (
 	"encoding/json"
-	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -120,7 +119,7 @@ func TestOriginRequestJSONDecodeErrors(t *testing.T) {
 		json string
 	}{
 		{"fractional seconds", `{"connectTimeout":10.5}`},
-		{"duration string", `{"connectTimeout":"10s"}`},
+		{"duration not a duration", `{"connectTimeout":"ten seconds"}`},
 		{"duration bool", `{"tlsTimeout":true}`},
 		{"duration overflow", `{"tlsTimeout":99999999999999}`},
 		{"audTag not list", `{"access":{"audTag":"one"}}`},
