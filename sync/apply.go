@@ -91,10 +91,17 @@ func (a *Applier) Apply(ctx context.Context, p *Plan, live tunnel.State) (*Resul
 
 	failed := map[string]bool{}
 	if a.DNS != nil && len(p.DNS) > 0 {
-		if err := a.DNS.Preflight(ctx, planZones(p)); err != nil {
+		// The first batch of the run needs no preflight of its own: it is
+		// all-or-nothing and nothing has been written before it, so a
+		// permission error there leaves nothing half-applied.
+		if err := a.DNS.Preflight(ctx, preflightZones(p)); err != nil {
 			return res, fmt.Errorf("preflight: %w", err)
 		}
-		failed = a.applyDNS(ctx, p, live, res, dnsCreateOrUpdate)
+		var err error
+		failed, err = a.applyDNS(ctx, p, live, res, dnsCreateOrUpdate)
+		if err != nil {
+			return res, err
+		}
 	}
 
 	fresh, err := a.Target.ReadRules(ctx)
@@ -113,7 +120,9 @@ func (a *Applier) Apply(ctx context.Context, p *Plan, live tunnel.State) (*Resul
 		return res, err
 	}
 	if a.DNS != nil {
-		a.applyDNS(ctx, p, live, res, dnsDelete)
+		if _, err := a.applyDNS(ctx, p, live, res, dnsDelete); err != nil {
+			return res, err
+		}
 	}
 	return res, nil
 }
@@ -231,6 +240,33 @@ func (a *Applier) log(msg string, args ...any) {
 	if a.Logger != nil {
 		a.Logger.Info(msg, args...)
 	}
+}
+
+// preflightZones lists the zones whose DNS changes need a permission check
+// before the first write: every zone with a change, except the zone of the
+// very first batch.
+func preflightZones(p *Plan) []string {
+	zones := planZones(p)
+	first := firstBatchZone(p)
+	out := zones[:0:0]
+	for _, z := range zones {
+		if z != first {
+			out = append(out, z)
+		}
+	}
+	return out
+}
+
+// firstBatchZone returns the zone of the first batch apply sends, the
+// lowest zone id with a creation or update, or "" when there is none.
+func firstBatchZone(p *Plan) string {
+	first := ""
+	for _, d := range p.DNS {
+		if dnsCreateOrUpdate(d) && (first == "" || d.ZoneID < first) {
+			first = d.ZoneID
+		}
+	}
+	return first
 }
 
 func planZones(p *Plan) []string {

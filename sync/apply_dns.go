@@ -2,6 +2,7 @@ package sync
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -21,7 +22,10 @@ const maxBatchRetries = 2
 // applyDNS sends the plan's DNS changes of one phase in batches of at most
 // BatchSize operations per zone. It returns the hostnames whose change did
 // not take effect.
-func (a *Applier) applyDNS(ctx context.Context, p *Plan, live tunnel.State, res *Result, phase dnsPhase) map[string]bool {
+//
+// A permission error stops the run: it is returned, and no later batch is
+// sent.
+func (a *Applier) applyDNS(ctx context.Context, p *Plan, live tunnel.State, res *Result, phase dnsPhase) (map[string]bool, error) {
 	failed := map[string]bool{}
 	byZone := map[string][]DNSChange{}
 	for _, c := range p.DNS {
@@ -37,20 +41,25 @@ func (a *Applier) applyDNS(ctx context.Context, p *Plan, live tunnel.State, res 
 		changes := byZone[zoneID]
 		for start := 0; start < len(changes); start += size {
 			end := min(start+size, len(changes))
-			a.applyChunk(ctx, p, live, zoneID, changes[start:end], res, failed)
+			if err := a.applyChunk(ctx, p, live, zoneID, changes[start:end], res, failed); err != nil {
+				return failed, err
+			}
 		}
 	}
-	return failed
+	return failed, nil
 }
 
 // applyChunk sends one batch. After a failure it lists the zone again,
 // counts the changes that are in force anyway, drops those that now
 // conflict, and retries the rest, a bounded number of times.
-func (a *Applier) applyChunk(ctx context.Context, p *Plan, live tunnel.State, zoneID string, chunk []DNSChange, res *Result, failed map[string]bool) {
+func (a *Applier) applyChunk(ctx context.Context, p *Plan, live tunnel.State, zoneID string, chunk []DNSChange, res *Result, failed map[string]bool) error {
 	pending := chunk
 	var failures []string
 	for attempt := 0; len(pending) > 0; attempt++ {
 		_, err := a.DNS.Batch(ctx, zoneID, batchFor(pending))
+		if errors.Is(err, tunnel.ErrPermission) {
+			return fmt.Errorf("DNS batch in zone %s: %w", pending[0].Zone, err)
+		}
 		if err == nil {
 			countDone(res, pending)
 			res.Notes = append(res.Notes, failures...)
@@ -58,7 +67,7 @@ func (a *Applier) applyChunk(ctx context.Context, p *Plan, live tunnel.State, zo
 				res.Notes = append(res.Notes, fmt.Sprintf("DNS batch of %d operations in zone %s succeeded on retry %d", len(pending), pending[0].Zone, attempt))
 			}
 			a.log("DNS batch applied", "zone", pending[0].Zone, "operations", len(pending), "tunnel", live.TunnelID)
-			return
+			return nil
 		}
 		failures = append(failures, fmt.Sprintf("DNS batch of %d operations in zone %s failed: %v", len(pending), pending[0].Zone, err))
 		if attempt >= maxBatchRetries {
@@ -92,6 +101,7 @@ func (a *Applier) applyChunk(ctx context.Context, p *Plan, live tunnel.State, zo
 		}
 		res.Problems = append(res.Problems, fmt.Sprintf("%s: CNAME %s not made, so its route was not written", c.Name, c.Action))
 	}
+	return nil
 }
 
 // reclassify decides a failed change's fate from a fresh listing: "done"

@@ -287,9 +287,15 @@ func (a *API) tunnelPath(id string) string {
 // listing per zone (at most 8 zones at once), plus the tunnel lookup on the
 // first call.
 func (a *API) Read(ctx context.Context) (State, error) {
-	info, err := a.ResolveTunnel(ctx)
-	if err != nil {
-		return State{}, err
+	var info TunnelInfo
+	if id, known := a.ConfiguredTunnelID(); known {
+		info.ID = id
+	} else {
+		resolved, err := a.ResolveTunnel(ctx)
+		if err != nil {
+			return State{}, err
+		}
+		info = resolved
 	}
 
 	cfg, err := a.ReadConfig(ctx)
@@ -328,17 +334,21 @@ func (a *API) Read(ctx context.Context) (State, error) {
 // NOTE: the emulator accepts both empty bodies as no-op writes, but whether
 // the real API does is unverified.
 func (a *API) Preflight(ctx context.Context, zoneIDs []string) error {
-	info, err := a.ResolveTunnel(ctx)
-	if err != nil {
-		return err
+	id, known := a.ConfiguredTunnelID()
+	if !known {
+		info, err := a.ResolveTunnel(ctx)
+		if err != nil {
+			return err
+		}
+		id = info.ID
 	}
 
 	var errs []error
-	_, err = a.send(ctx, apiRequest{
-		op:         "check edit permission on tunnel " + info.ID,
+	_, err := a.send(ctx, apiRequest{
+		op:         "check edit permission on tunnel " + id,
 		permission: PermissionTunnelEdit,
 		method:     http.MethodPatch,
-		path:       a.tunnelPath(info.ID),
+		path:       a.tunnelPath(id),
 		body:       []byte(`{}`),
 	})
 	if err != nil {

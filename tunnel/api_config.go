@@ -40,18 +40,25 @@ type apiConfigResult struct {
 // ReadConfig returns the tunnel's configuration with one GET (retried like
 // every read). A tunnel that never had a configuration gives version 0 and
 // no rules.
+//
+// A tunnel given by id is not looked up first: the configuration's source
+// field tells a locally-managed tunnel apart, which saves one call per run.
 func (a *API) ReadConfig(ctx context.Context) (Config, error) {
-	info, err := a.ResolveTunnel(ctx)
-	if err != nil {
-		return Config{}, err
+	id, known := a.ConfiguredTunnelID()
+	if !known {
+		info, err := a.ResolveTunnel(ctx)
+		if err != nil {
+			return Config{}, err
+		}
+		id = info.ID
 	}
 
-	op := "get configuration of tunnel " + info.ID
+	op := "get configuration of tunnel " + id
 	env, err := a.read(ctx, apiRequest{
 		op:         op,
 		permission: PermissionTunnelEdit,
 		method:     http.MethodGet,
-		path:       a.tunnelPath(info.ID) + "/configurations",
+		path:       a.tunnelPath(id) + "/configurations",
 	})
 	if err != nil {
 		return Config{}, err
@@ -60,6 +67,10 @@ func (a *API) ReadConfig(ctx context.Context) (Config, error) {
 	var result apiConfigResult
 	if err := json.Unmarshal(env.Result, &result); err != nil {
 		return Config{}, fmt.Errorf("%s: decode response: %w", op, err)
+	}
+	if result.Source != "" && result.Source != "cloudflare" {
+		return Config{}, fmt.Errorf("tunnel %s has its configuration source %q, so its ingress rules live in cloudflared's config.yml: set target: file and file.path to manage it: %w",
+			id, result.Source, ErrLocallyManaged)
 	}
 	cfg, err := apiDecodeConfig(result)
 	if err != nil {
@@ -105,12 +116,16 @@ func apiDecodeConfig(result apiConfigResult) (Config, error) {
 // PUT and never retries it, because a retried write could overwrite a
 // concurrent one: the caller re-reads, plans again and writes.
 func (a *API) WriteConfig(ctx context.Context, base Config, rules []LiveRule) (int64, error) {
-	info, err := a.ResolveTunnel(ctx)
-	if err != nil {
-		return 0, err
+	id, known := a.ConfiguredTunnelID()
+	if !known {
+		info, err := a.ResolveTunnel(ctx)
+		if err != nil {
+			return 0, err
+		}
+		id = info.ID
 	}
 
-	op := "put configuration of tunnel " + info.ID
+	op := "put configuration of tunnel " + id
 	body, err := apiEncodeConfig(base.Extra, rules)
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", op, err)
@@ -120,7 +135,7 @@ func (a *API) WriteConfig(ctx context.Context, base Config, rules []LiveRule) (i
 		op:         op,
 		permission: PermissionTunnelEdit,
 		method:     http.MethodPut,
-		path:       a.tunnelPath(info.ID) + "/configurations",
+		path:       a.tunnelPath(id) + "/configurations",
 		body:       body,
 	})
 	if err != nil {

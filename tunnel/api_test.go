@@ -262,7 +262,8 @@ func TestReadFillsState(t *testing.T) {
 		t.Fatalf("Read: %v", err)
 	}
 
-	if state.Target != "api" || state.AccountID != testAccount || state.TunnelID != tun.ID || state.TunnelName != "pa-ecosystem" {
+	// A tunnel given by id is not looked up, so its name stays unknown.
+	if state.Target != "api" || state.AccountID != testAccount || state.TunnelID != tun.ID || state.TunnelName != "" {
 		t.Errorf("Read identity = %q %q %q %q", state.Target, state.AccountID, state.TunnelID, state.TunnelName)
 	}
 	if state.Version != version {
@@ -315,7 +316,6 @@ func TestReadFillsState(t *testing.T) {
 	}
 
 	wantCalls := []string{
-		"GET /accounts/" + testAccount + "/cfd_tunnel/" + tun.ID,
 		"GET /accounts/" + testAccount + "/cfd_tunnel/" + tun.ID + "/configurations",
 		"GET /zones?account.id=" + testAccount + "&page=1&per_page=50",
 		"GET /zones/" + z.ID + "/dns_records?page=1&per_page=5000",
@@ -324,15 +324,15 @@ func TestReadFillsState(t *testing.T) {
 	assertCallSet(t, e.Calls(), wantCalls)
 }
 
-// assertCallSet compares calls with want: the first three in order, the
-// record listings (made concurrently) as a set.
+// assertCallSet compares calls with want: the first two (configuration and
+// zones) in order, the record listings (made concurrently) as a set.
 func assertCallSet(t *testing.T, calls []emulator.Call, want []string) {
 	t.Helper()
 	got := callLines(calls)
 	if len(got) != len(want) {
 		t.Fatalf("%d calls, want %d:\n%s", len(got), len(want), strings.Join(got, "\n"))
 	}
-	head := min(3, len(want))
+	head := min(2, len(want))
 	if !slices.Equal(got[:head], want[:head]) {
 		t.Errorf("first calls = %q, want %q", got[:head], want[:head])
 	}
@@ -402,7 +402,6 @@ func TestReadPaginates(t *testing.T) {
 	}
 
 	want := []string{
-		"GET /accounts/" + testAccount + "/cfd_tunnel/" + tun.ID,
 		"GET /accounts/" + testAccount + "/cfd_tunnel/" + tun.ID + "/configurations",
 		"GET /zones?account.id=" + testAccount + "&page=1&per_page=50",
 		"GET /zones?account.id=" + testAccount + "&page=2&per_page=50",
@@ -412,14 +411,14 @@ func TestReadPaginates(t *testing.T) {
 	for _, z := range zones {
 		want = append(want, "GET /zones/"+z.ID+"/dns_records?page=1&per_page=5000")
 	}
-	// The zone pages come one after another, so compare the first five in
+	// The zone pages come one after another, so compare the first four in
 	// order by moving them to the front.
 	got := callLines(e.Calls())
 	if len(got) != len(want) {
 		t.Fatalf("%d calls, want %d", len(got), len(want))
 	}
-	if !slices.Equal(got[:5], want[:5]) {
-		t.Errorf("first calls = %q, want %q", got[:5], want[:5])
+	if !slices.Equal(got[:4], want[:4]) {
+		t.Errorf("first calls = %q, want %q", got[:4], want[:4])
 	}
 	slices.Sort(got)
 	slices.Sort(want)
@@ -819,7 +818,6 @@ func TestPreflight(t *testing.T) {
 			err := a.Preflight(context.Background(), []string{z.ID, z.ID})
 
 			wantCalls := []string{
-				"GET /accounts/" + testAccount + "/cfd_tunnel/" + tun.ID,
 				"PATCH /accounts/" + testAccount + "/cfd_tunnel/" + tun.ID,
 				"POST /zones/" + z.ID + "/dns_records/batch",
 			}
@@ -1132,6 +1130,23 @@ func TestBackoffBounded(t *testing.T) {
 			if d < step/2 || d > step {
 				t.Fatalf("backoff(%d) = %s, want within [%s, %s]", attempt, d, step/2, step)
 			}
+		}
+	}
+}
+
+func TestReadByIDRejectsLocallyManaged(t *testing.T) {
+	e, _, _ := newTestEmulator()
+	local := e.AddTunnel(testAccount, "local-one", "local")
+	base := e.Start(t)
+	a, _ := newTestAPI(t, base, local.ID, nil)
+
+	_, err := a.Read(context.Background())
+	if !errors.Is(err, ErrLocallyManaged) {
+		t.Fatalf("Read of a locally-managed tunnel given by id: err = %v, want ErrLocallyManaged", err)
+	}
+	for _, c := range e.Calls() {
+		if c.Method != http.MethodGet {
+			t.Errorf("Read made a write call: %s %s", c.Method, c.Path)
 		}
 	}
 }
