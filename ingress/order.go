@@ -1,7 +1,7 @@
 package ingress
 
 import (
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -15,11 +15,10 @@ import (
 //     path first, then path in lexical order;
 //  5. service, then the canonical originRequest JSON.
 //
-// The order is total, so the result does not depend on the input order.
+// The order is total, so the result does not depend on the input order, and
+// an unstable sort gives the same result as a stable one.
 func SortRules(rules []Rule) {
-	sort.SliceStable(rules, func(i, j int) bool {
-		return compareRulesBySpecificity(rules[i], rules[j]) < 0
-	})
+	slices.SortFunc(rules, compareRulesBySpecificity)
 }
 
 // Hostname classes in sort order.

@@ -2,6 +2,7 @@ package sync
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/portcullis-dev/portcullis/ingress"
@@ -124,17 +125,8 @@ func keepOwned(live *liveIndex, st *hostState, host string, ch *changeSet) {
 // together with their marked CNAMEs.
 func planRemovals(p *Plan, in Input, live *liveIndex, own *ownership, desired, held map[string][]ingress.Route, ch *changeSet) {
 	deleted := 0
-	for _, host := range sortedKeys(own.hosts) {
+	for _, host := range removedHosts(own, desired, held) {
 		st := own.hosts[host]
-		if !st.owned {
-			continue
-		}
-		if _, ok := desired[host]; ok {
-			continue
-		}
-		if _, ok := held[host]; ok {
-			continue
-		}
 		rules := live.byHost[host]
 		for _, i := range rules {
 			p.Deletes = append(p.Deletes, routeChangeFromLive(in.Live.Rules[i].Rule, ""))
@@ -152,6 +144,27 @@ func planRemovals(p *Plan, in Input, live *liveIndex, own *ownership, desired, h
 		p.DeleteLimitExceeded = true
 		p.Warnings = append(p.Warnings, Warning{Message: fmt.Sprintf("the plan deletes %d owned hostnames, more than --max-deletes allows (%d); apply writes nothing until you raise the limit or restore the missing services", deleted, in.MaxDeletes)})
 	}
+}
+
+// removedHosts returns, sorted, the owned hostnames that neither desired
+// nor held declares. It filters before sorting, because most hostnames of a
+// large project are still declared.
+func removedHosts(own *ownership, desired, held map[string][]ingress.Route) []string {
+	var hosts []string
+	for host, st := range own.hosts {
+		if !st.owned {
+			continue
+		}
+		if _, ok := desired[host]; ok {
+			continue
+		}
+		if _, ok := held[host]; ok {
+			continue
+		}
+		hosts = append(hosts, host)
+	}
+	slices.Sort(hosts)
+	return hosts
 }
 
 func routeChangeFromLive(r ingress.Rule, service string) RouteChange {
@@ -203,7 +216,7 @@ func zoneFor(host string, routes []ingress.Route, live tunnel.State) (tunnel.Zon
 // rule, or "" when it may. A partial overlap only adds a warning.
 func coverConflict(p *Plan, in Input, own *ownership, r ingress.Route) string {
 	want := r.Rule()
-	for _, i := range own.unmanaged {
+	for _, i := range own.unmanagedByHost.candidates(want.Hostname, own.unmanaged) {
 		u := in.Live.Rules[i].Rule
 		if u.Hostname != "" && u.Hostname != "*" && !strings.HasPrefix(u.Hostname, "*") && !strings.HasPrefix(want.Hostname, "*") && !strings.EqualFold(u.Hostname, want.Hostname) {
 			continue

@@ -34,6 +34,8 @@ type ownership struct {
 	hosts map[string]*hostState
 	// unmanaged lists live ordinary rules that are not ours, in order.
 	unmanaged []int
+	// unmanagedByHost narrows unmanaged for the cover check of one route.
+	unmanagedByHost *unmanagedIndex
 }
 
 func (o *ownership) get(host string) *hostState {
@@ -51,7 +53,7 @@ func classifyHosts(in Input, live *liveIndex) *ownership {
 	}
 	exclusive := in.Exclusive != "" && strings.EqualFold(in.Exclusive, in.Live.TunnelID)
 
-	names := map[string]bool{}
+	names := make(map[string]bool, len(live.byHost)+len(live.records)+len(in.Routes)+len(in.Held))
 	for h := range live.byHost {
 		names[h] = true
 	}
@@ -69,6 +71,7 @@ func classifyHosts(in Input, live *liveIndex) *ownership {
 		names[r.Hostname] = true
 	}
 
+	o.hosts = make(map[string]*hostState, len(names))
 	for h := range names {
 		var st *hostState
 		if in.Live.ManagesDNS {
@@ -84,6 +87,7 @@ func classifyHosts(in Input, live *liveIndex) *ownership {
 			o.unmanaged = append(o.unmanaged, i)
 		}
 	}
+	o.unmanagedByHost = newUnmanagedIndex(func(i int) string { return in.Live.Rules[i].Hostname }, o.unmanaged)
 	return o
 }
 

@@ -48,15 +48,6 @@ func (w *apiWorld) env(extra ...string) []string {
 
 func (w *apiWorld) target() string { return w.tunnel.ID + ".cfargotunnel.com" }
 
-// calls lists the emulator's calls as "METHOD path" since the last reset.
-func (w *apiWorld) calls() []string {
-	var out []string
-	for _, c := range w.e.Calls() {
-		out = append(out, c.Method+" "+c.Path)
-	}
-	return out
-}
-
 func (w *apiWorld) countCalls(method, suffix string) int {
 	n := 0
 	for _, c := range w.e.Calls() {
@@ -274,7 +265,7 @@ func TestAPIRateLimitedReadIsRetried(t *testing.T) {
 
 func TestAPIFailedBatchIsReportedAndRetried(t *testing.T) {
 	w := newAPIWorld(t)
-	w.e.Fail(emulator.Fault{Method: "POST", PathSuffix: "/dns_records/batch", Status: 500, Code: 1000, Message: "internal error", Times: 1, After: 1})
+	w.e.Fail(emulator.Fault{Method: "POST", PathSuffix: "/dns_records/batch", Status: 500, Code: 1000, Message: "internal error", Times: 1})
 	dir := stack(t, "shop", "www.example.com")
 	r := runBinary(t, dir, w.env(), "apply", "--yes")
 	if r.code != 0 {
@@ -287,7 +278,7 @@ func TestAPIFailedBatchIsReportedAndRetried(t *testing.T) {
 
 func TestAPIBatchFailingForGoodWritesNoRule(t *testing.T) {
 	w := newAPIWorld(t)
-	w.e.Fail(emulator.Fault{Method: "POST", PathSuffix: "/dns_records/batch", Status: 500, Code: 1000, Message: "internal error", After: 1})
+	w.e.Fail(emulator.Fault{Method: "POST", PathSuffix: "/dns_records/batch", Status: 500, Code: 1000, Message: "internal error"})
 	dir := stack(t, "shop", "www.example.com")
 	r := runBinary(t, dir, w.env(), "apply", "--yes")
 	if r.code != 4 {
