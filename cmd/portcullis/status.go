@@ -10,6 +10,7 @@ import (
 
 	"github.com/portcullis-dev/portcullis/config"
 	"github.com/portcullis-dev/portcullis/ingress"
+	portsync "github.com/portcullis-dev/portcullis/sync"
 	"github.com/portcullis-dev/portcullis/tunnel"
 )
 
@@ -23,7 +24,10 @@ type statusSnapshot struct {
 	OwnerID       string        `json:"owner_id,omitempty"`
 	Tunnel        statusTunnel  `json:"tunnel"`
 	Routes        []statusRoute `json:"routes"`
-	State         tunnel.State  `json:"state"`
+	// Revocations lists the live revocation rules with what the audit log
+	// knows about them; Hostname "" is revoke --all.
+	Revocations []portsync.Revoked `json:"revocations"`
+	State       tunnel.State       `json:"state"`
 }
 
 type statusTunnel struct {
@@ -89,6 +93,7 @@ func runStatus(cmd *cobra.Command, g *globalOptions) error {
 		return err
 	}
 	snap := buildStatus(live, gate, ownerID)
+	snap.Revocations = statusRevocations(live, s.revocationDetails())
 	if s.api != nil {
 		if info, err := s.api.ResolveTunnel(ctx); err == nil {
 			snap.Tunnel.Name, snap.Tunnel.Status = info.Name, fmt.Sprintf("%s, %d connections", info.Status, info.Connections)
@@ -146,27 +151,39 @@ func describeOwnership(live tunnel.State, r tunnel.LiveRule, recs []tunnel.DNSRe
 	if r.Hostname == "" || r.Hostname == "*" {
 		return "unmanaged", "-"
 	}
+	var addresses []string
 	for _, rec := range recs {
-		if rec.Type != "CNAME" {
-			return "unmanaged", rec.Type + " " + rec.Content
+		switch rec.Type {
+		case "CNAME":
+			return describeCNAME(live, rec, ownerID)
+		case "A", "AAAA":
+			addresses = append(addresses, rec.Type+" "+rec.Content)
 		}
-		dns := "CNAME to " + rec.Content
-		if strings.EqualFold(rec.Content, tunnel.TunnelTarget(live.TunnelID)) {
-			dns = "CNAME to this tunnel"
-		}
-		if !rec.Proxied {
-			dns += " (not proxied)"
-		}
-		owner, ok := tunnel.ParseMarker(rec.Comment)
-		switch {
-		case ok && owner == ownerID:
-			return "owned", dns
-		case ok:
-			return "owner:" + owner, dns
-		}
-		return "unmanaged", dns
+	}
+	if len(addresses) > 0 {
+		return "unmanaged", strings.Join(addresses, ", ")
 	}
 	return "unmanaged", "no record"
+}
+
+// describeCNAME returns who owns a hostname with a CNAME, and where the
+// CNAME points.
+func describeCNAME(live tunnel.State, rec tunnel.DNSRecord, ownerID string) (string, string) {
+	dns := "CNAME to " + rec.Content
+	if strings.EqualFold(rec.Content, tunnel.TunnelTarget(live.TunnelID)) {
+		dns = "CNAME to this tunnel"
+	}
+	if !rec.Proxied {
+		dns += " (not proxied)"
+	}
+	owner, ok := tunnel.ParseMarker(rec.Comment)
+	switch {
+	case ok && owner == ownerID:
+		return "owned", dns
+	case ok:
+		return "owner:" + owner, dns
+	}
+	return "unmanaged", dns
 }
 
 func printStatus(g *globalOptions, snap statusSnapshot) {
@@ -187,6 +204,7 @@ func printStatus(g *globalOptions, snap statusSnapshot) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", host, dash(r.Path), r.Origin, dash(r.Service), r.Ownership, r.DNS)
 	}
 	tw.Flush()
+	printStatusRevocations(w, snap.Revocations)
 }
 
 func dash(s string) string {
