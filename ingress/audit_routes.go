@@ -158,8 +158,13 @@ func (a *auditor) checkLive() {
 			continue
 		}
 		if a.isUndefinedServiceName(rule.Service) {
-			f.Kind, f.Severity = KindLiveUndefinedService, SeverityError
-			f.Message = fmt.Sprintf("live rule %s sends traffic to %q, a name no compose service has, so cloudflared answers 502",
+			// A warning unless --strict: the name may belong to a service of
+			// another compose project on the same docker network.
+			f.Kind, f.Severity = KindLiveUndefinedService, SeverityWarning
+			if a.in.Strict {
+				f.Severity = SeverityError
+			}
+			f.Message = fmt.Sprintf("live rule %s sends traffic to %q, a name no service of this project has; unless another project on the same network defines it, cloudflared answers 502",
 				describeLiveRule(rule), rule.Service)
 			f.Fix = "remove the rule, or restore the service it named; portcullis apply removes it when portcullis owns the hostname"
 			a.add(f)

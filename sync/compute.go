@@ -67,7 +67,7 @@ func Compute(in Input) (*Plan, error) {
 	own := classifyHosts(in, live)
 
 	var errs *multierror.Error
-	desired := groupRoutes(in.Routes)
+	desired := groupRoutes(allowedRoutes(in.Routes, in.Violations))
 	held := groupRoutes(in.Held)
 	changes := &changeSet{keep: map[int]bool{}}
 
@@ -159,6 +159,25 @@ func indexLive(s tunnel.State) *liveIndex {
 		l.records[name] = append(l.records[name], rec)
 	}
 	return l
+}
+
+// allowedRoutes drops the routes the security gate refused: they appear as
+// violations only, never as changes.
+func allowedRoutes(routes []ingress.Route, violations []ingress.Violation) []ingress.Route {
+	if len(violations) == 0 {
+		return routes
+	}
+	refused := make(map[string]bool, len(violations))
+	for _, v := range violations {
+		refused[v.Hostname+"\x00"+v.Path] = true
+	}
+	out := make([]ingress.Route, 0, len(routes))
+	for _, r := range routes {
+		if !refused[r.Hostname+"\x00"+r.Path] {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 func groupRoutes(routes []ingress.Route) map[string][]ingress.Route {

@@ -465,3 +465,20 @@ func TestComputeTwoOwnersAgreeOnOrder(t *testing.T) {
 		t.Errorf("the other owner's plan has changes: reorder %v", other.Reorder)
 	}
 }
+
+func TestComputeRefusedRouteIsNoChange(t *testing.T) {
+	routes := []ingress.Route{route("adm", "adm.example.com", "", "http://pg-main:5432"), route("web", "web.example.com", "", "http://web:80")}
+	violations := []ingress.Violation{{Service: "adm", Hostname: "adm.example.com", Origin: "http://pg-main:5432", InternalService: "db", MatchedName: "pg-main"}}
+	p := compute(t, Input{Live: apiState(nil), Routes: routes, Violations: violations})
+	if got := changeHosts(p.Creates); !slices.Equal(got, []string{"web.example.com"}) {
+		t.Errorf("creates = %v, want the refused route left out", got)
+	}
+	for _, d := range p.DNS {
+		if d.Name == "adm.example.com" {
+			t.Errorf("DNS change planned for the refused route: %+v", d)
+		}
+	}
+	if len(p.Violations) != 1 {
+		t.Errorf("violations = %+v, want 1", p.Violations)
+	}
+}

@@ -23,10 +23,18 @@ func planRevocations(p *Plan, in Input, live *liveIndex) {
 	}
 }
 
-// planLiveViolations reports live rules whose origin reaches an
-// internal-only service. A rule beneath a revocation that covers its
-// hostname is neutralised: its traffic is already cut.
+// planLiveViolations reports the declared routes the gate refused, and the
+// live rules whose origin reaches an internal-only service. A live rule
+// beneath a revocation that covers its hostname is neutralised: its traffic
+// is already cut.
 func planLiveViolations(p *Plan, in Input, live *liveIndex) {
+	for _, v := range in.Violations {
+		p.Violations = append(p.Violations, Violation{
+			Hostname: v.Hostname, Path: v.Path, Origin: v.Origin, Service: v.Service,
+			InternalService: v.InternalService, MatchedName: v.MatchedName, How: v.How,
+			File: v.Source.File, Line: v.Source.Line,
+		})
+	}
 	if in.Gate == nil {
 		return
 	}
@@ -42,13 +50,6 @@ func planLiveViolations(p *Plan, in Input, live *liveIndex) {
 			Hostname: strings.ToLower(r.Hostname), Path: r.Path, Origin: r.Service,
 			InternalService: m.InternalService, MatchedName: m.MatchedName, How: m.How,
 			Live: true, Neutralised: revokedAbove(in.Live, live, i),
-		})
-	}
-	for _, v := range in.Violations {
-		p.Violations = append(p.Violations, Violation{
-			Hostname: v.Hostname, Path: v.Path, Origin: v.Origin, Service: v.Service,
-			InternalService: v.InternalService, MatchedName: v.MatchedName, How: v.How,
-			File: v.Source.File, Line: v.Source.Line,
 		})
 	}
 }

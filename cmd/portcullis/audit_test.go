@@ -104,7 +104,7 @@ func TestAuditFixtureKinds(t *testing.T) {
 		{"unknown-origin-strict", ingress.KindUnknownOrigin, exitNotInForce},
 		{"inactive-origin", ingress.KindInactiveOrigin, exitNotInForce},
 		{"live-internal", ingress.KindLiveInternal, exitViolation},
-		{"live-undefined-service", ingress.KindLiveUndefinedService, exitNotInForce},
+		{"live-undefined-service", ingress.KindLiveUndefinedService, exitOK},
 		{"invalid-label", ingress.KindInvalidLabel, exitNotInForce},
 	}
 	for _, tt := range tests {

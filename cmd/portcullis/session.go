@@ -96,12 +96,29 @@ func loadDesired(ctx context.Context, g *globalOptions, flags *pflag.FlagSet) (*
 		errs = multierror.Append(errs, err)
 	}
 	if errs != nil {
+		// The routes that did parse are still checked, so a label typo
+		// never hides a route to an internal-only service.
+		if s.gate != nil {
+			for _, v := range s.gate.CheckRoutes(s.parsed.Routes) {
+				errs = multierror.Append(errs, violationError{v})
+			}
+		}
 		sortErrors(errs)
 		return nil, errs
 	}
 	s.violations = s.gate.CheckRoutes(s.parsed.Routes)
 	return s, nil
 }
+
+// violationError reports a security violation found while other input
+// errors stop the run; it makes the exit code 3.
+type violationError struct {
+	v ingress.Violation
+}
+
+func (e violationError) Error() string { return e.v.Error() }
+
+func (e violationError) Is(target error) bool { return target == errViolation }
 
 // sortErrors orders a multi-error by its messages, which start with the
 // file and line, so the output is the same on every run.
@@ -115,8 +132,35 @@ func sortErrors(m *multierror.Error) {
 		}
 		flat = append(flat, e)
 	}
-	sort.SliceStable(flat, func(i, j int) bool { return flat[i].Error() < flat[j].Error() })
+	sort.SliceStable(flat, func(i, j int) bool {
+		fi, li := errorPosition(flat[i])
+		fj, lj := errorPosition(flat[j])
+		if fi != fj {
+			return fi < fj
+		}
+		if li != lj {
+			return li < lj
+		}
+		return flat[i].Error() < flat[j].Error()
+	})
 	m.Errors = flat
+}
+
+// errorPosition returns the compose file and line an input error points
+// at, so errors sort by line number rather than as text.
+func errorPosition(err error) (string, int) {
+	var label *ingress.LabelError
+	var security *ingress.SecurityLabelError
+	var violation violationError
+	switch {
+	case errors.As(err, &label):
+		return label.File, label.Line
+	case errors.As(err, &security):
+		return security.File, security.Line
+	case errors.As(err, &violation):
+		return violation.v.Source.File, violation.v.Source.Line
+	}
+	return "", 0
 }
 
 func relativeTo(dir, path string) string {
