@@ -87,7 +87,36 @@ func EnvVar(key string) string {
 // Load layers portcullis.yaml, the environment and the flags (later sources
 // win), resolves relative paths against the project directory and validates
 // the result. Every problem found is reported in one error.
+//
+// Without --project-directory and --config, compose files given by -f or
+// COMPOSE_FILE make the first file's directory the project directory, as
+// docker compose does, so a portcullis.yaml there is read.
 func Load(opts LoadOptions) (*Settings, error) {
+	s, err := load(opts)
+	if err != nil || opts.ProjectDirectory != "" || opts.ConfigFile != "" || s.ConfigFile != "" || len(s.Compose.Files) == 0 {
+		return s, err
+	}
+	composeDir := filepath.Dir(s.Compose.Files[0])
+	if composeDir == s.ProjectDirectory {
+		return s, nil
+	}
+	if info, statErr := os.Stat(filepath.Join(composeDir, DefaultConfigFileName)); statErr != nil || !info.Mode().IsRegular() {
+		return s, nil
+	}
+
+	files := s.Compose.Files
+	opts.ProjectDirectory = composeDir
+	moved, err := load(opts)
+	if err != nil {
+		return nil, err
+	}
+	// The compose files were given relative to the working directory.
+	moved.Compose.Files = files
+	moved.projectDirectoryExplicit = false
+	return moved, nil
+}
+
+func load(opts LoadOptions) (*Settings, error) {
 	dir, err := projectDirectory(opts.ProjectDirectory)
 	if err != nil {
 		return nil, err
