@@ -31,7 +31,7 @@ func (markdownRenderer) Render(w io.Writer, p *Plan) error {
 }
 
 // decodedCopy returns p after a round trip through the JSON document, so
-// every renderer sees the same values.
+// every renderer prints the same values.
 func decodedCopy(p *Plan) (*Plan, error) {
 	document, err := MarshalPlan(p)
 	if err != nil {
@@ -123,7 +123,7 @@ func writeMarkdownViolations(out *markdownWriter, violations []Violation) {
 	if len(violations) == 0 {
 		return
 	}
-	out.block(fmt.Sprintf("#### Violations (%d)\n\nRoutes and live rules that reach an internal-only service. Apply writes no route change while one that is not neutralised remains.", len(violations)))
+	out.block(fmt.Sprintf("#### Violations (%d)\n\nRoutes and live rules that reach an internal-only service. While one that is not neutralised remains, apply writes none of the route changes below.", len(violations)))
 	rows := [][]string{{"", "Route", "Origin", "Internal service", "Matched name", "From"}}
 	for _, v := range violations {
 		how := mdCell(v.MatchedName)
@@ -135,7 +135,7 @@ func writeMarkdownViolations(out *markdownWriter, violations []Violation) {
 	out.table(rows)
 }
 
-// violationFrom says where a violation comes from: the requesting service
+// violationFrom describes where a violation comes from: the requesting service
 // and its label position, or the live rule.
 func violationFrom(v Violation) string {
 	var parts []string
@@ -198,12 +198,32 @@ func writeMarkdownRouteChanges(out *markdownWriter, p *Plan) {
 	out.table(rows)
 }
 
+// routeChangeRow shows the origin of the rule after the change (before it,
+// for a delete). The compose service that declares the route, when the
+// change names one other than the origin, leads the details.
 func routeChangeRow(symbol string, c RouteChange, details []string) []string {
-	escaped := make([]string, len(details))
-	for i, d := range details {
-		escaped[i] = mdText(d)
+	origin := changeOrigin(c)
+	var escaped []string
+	if c.Service != "" && c.Service != origin {
+		escaped = append(escaped, "service "+mdText(c.Service))
 	}
-	return []string{symbol, mdHostname(c.Hostname), mdCell(c.Path), mdCell(changeService(c)), strings.Join(escaped, "<br>")}
+	for _, d := range details {
+		escaped = append(escaped, mdText(d))
+	}
+	return []string{symbol, mdHostname(c.Hostname), mdCell(c.Path), mdCell(origin), strings.Join(escaped, "<br>")}
+}
+
+// changeOrigin returns the origin of the rule after a change, else before
+// it, else the change's Service.
+func changeOrigin(c RouteChange) string {
+	switch {
+	case c.After != nil:
+		return c.After.Service
+	case c.Before != nil:
+		return c.Before.Service
+	default:
+		return c.Service
+	}
 }
 
 func writeMarkdownDNSChanges(out *markdownWriter, changes []DNSChange) {
@@ -405,4 +425,21 @@ func mdCode(text string) string {
 // pipe must be escaped even inside code.
 func mdCell(text string) string {
 	return strings.ReplaceAll(mdCode(text), "|", `\|`)
+}
+
+// RenderMarkdownFailure writes the Markdown summary of a plan that failed
+// before a plan existed, such as one with invalid labels: the title and one
+// escaped bullet per problem.
+func RenderMarkdownFailure(w io.Writer, problems []string) error {
+	var out markdownWriter
+	out.block(MarkdownTitle)
+	items := make([]string, len(problems))
+	for i, problem := range problems {
+		items[i] = mdText(problem)
+	}
+	out.list(fmt.Sprintf("**Plan failed** (%s), so there is nothing to apply:", countNoun(len(problems), "problem", "problems")), items)
+	if _, err := io.WriteString(w, out.String()); err != nil {
+		return fmt.Errorf("write plan failure as Markdown: %w", err)
+	}
+	return nil
 }

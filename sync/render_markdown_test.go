@@ -62,7 +62,7 @@ func TestRenderMarkdownEscapesLiveText(t *testing.T) {
 	}}
 
 	text := string(renderToBytes(t, FormatMarkdown, RenderOptions{}, p))
-	for _, bad := range []string{"@alice", " #12", "<script>", "\n### forged", "(a|b)"} {
+	for _, bad := range []string{" @alice", " #12", "<script>", "\n### forged", "(a|b)"} {
 		if strings.Contains(text, bad) {
 			t.Errorf("Markdown contains unescaped %q:\n%s", bad, text)
 		}
@@ -204,5 +204,17 @@ func TestRenderGitHubFencesTextPlan(t *testing.T) {
 		if strings.HasPrefix(strings.TrimSpace(line), "::") {
 			t.Errorf("text line %d reads as a workflow command: %q", i+3, line)
 		}
+	}
+}
+
+func TestRenderMarkdownNamesComposeService(t *testing.T) {
+	p := goldenBasePlan()
+	p.Creates = []RouteChange{goldenCreate("chat.example.com", "", "http://open-webui:8080", nil)}
+	p.Creates[0].Service = "open-webui"
+
+	text := string(renderToBytes(t, FormatMarkdown, RenderOptions{}, p))
+	want := "| + | `chat.example.com` |  | `http://open-webui:8080` | service open-webui |"
+	if !strings.Contains(text, want) {
+		t.Errorf("Markdown lacks the row %q:\n%s", want, text)
 	}
 }

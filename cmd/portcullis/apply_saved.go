@@ -13,11 +13,11 @@ import (
 )
 
 // runApplySaved applies a plan saved by `plan --save`. It needs the
-// settings and the target but no compose files. It reads the live state,
-// rejects the plan (exit 4, nothing written) when a hostname the plan
-// changes, the revocation rules, the tunnel, account, owner, policy or
-// exclusive setting changed since it was saved, and otherwise applies
-// exactly the saved changes on top of the current configuration.
+// settings and the target but no compose files. It rejects the plan (exit
+// 4, nothing written) when a hostname the plan changes, the revocation
+// rules, the tunnel, account, owner, policy or exclusive setting changed
+// since it was saved. Otherwise it applies exactly the saved changes on top
+// of the current configuration.
 func runApplySaved(cmd *cobra.Command, opts *applyOptions, path string) (outcome, error) {
 	ctx := cmd.Context()
 	g := opts.g
