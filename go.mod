@@ -1,11 +1,12 @@
 module github.com/portcullis-dev/portcullis
 
-go 1.26.8
+go 1.26.0
 
 require (
 	github.com/cloudflare/cloudflare-go/v6 v6.10.0
 	github.com/compose-spec/compose-go/v2 v2.16.2
 	github.com/hashicorp/go-multierror v1.1.1
+	github.com/sirupsen/logrus v1.10.1
 	github.com/spf13/cobra v1.10.2
 	github.com/spf13/pflag v1.0.10
 	github.com/spf13/viper v1.21.0
@@ -27,7 +28,6 @@ require (
 	github.com/pelletier/go-toml/v2 v2.2.4 // indirect
 	github.com/sagikazarmark/locafero v0.11.0 // indirect
 	github.com/santhosh-tekuri/jsonschema/v6 v6.0.1 // indirect
-	github.com/sirupsen/logrus v1.10.1 // indirect
 	github.com/sourcegraph/conc v0.3.1-0.20240121214520-5f936abd7ae8 // indirect
 	github.com/spf13/afero v1.15.0 // indirect
 	github.com/spf13/cast v1.10.0 // indirect

@@ -83,15 +83,15 @@ type GateMatch struct {
 // Violation is a route whose origin reaches an internal-only service, or a
 // route declared on an internal-only service.
 type Violation struct {
-	Service         string
-	Route           string
-	Hostname        string
-	Path            string
-	Origin          string
-	InternalService string
-	MatchedName     string
-	How             string
-	Source          Source
+	Service         string `json:"service"`
+	Route           string `json:"route,omitempty"`
+	Hostname        string `json:"hostname"`
+	Path            string `json:"path,omitempty"`
+	Origin          string `json:"origin"`
+	InternalService string `json:"internal_service"`
+	MatchedName     string `json:"matched_name"`
+	How             string `json:"how"`
+	Source          Source `json:"source"`
 }
 
 func (v Violation) Error() string {

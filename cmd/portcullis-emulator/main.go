@@ -54,7 +54,11 @@ type options struct {
 
 func main() {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	if err := run(os.Args[1:], os.Stdout, logger); err != nil {
+	err := run(os.Args[1:], os.Stdout, logger)
+	if errors.Is(err, pflag.ErrHelp) {
+		return
+	}
+	if err != nil {
 		logger.Error("portcullis-emulator failed", "error", err)
 		os.Exit(1)
 	}

@@ -30,7 +30,16 @@ func newCmdApply(g *globalOptions) *cobra.Command {
 		Long: `apply computes the plan, shows it, asks for confirmation on a terminal
 (--yes otherwise), and writes it: CNAME creations first, then one tunnel
 configuration write, then CNAME deletions. Nothing is written while any
-label is invalid or any route reaches an internal-only service.
+label is invalid or any declared route reaches an internal-only service.
+
+When the only violations are live rules that reach an internal-only service
+and the compose project contains the cloudflared service, apply writes one
+change that revokes those hostnames (nothing else) and exits 3.
+
+apply SAVED-PLAN applies a plan saved by plan --save, exactly as reviewed; it
+needs no compose files and refuses (exit 4) when anything the plan touches
+changed since. apply --from-backup FILE puts back a configuration saved
+before an earlier write.
 
 ` + exitCodeHelp,
 		Args: cobra.MaximumNArgs(1),
@@ -139,6 +148,9 @@ func runApply(cmd *cobra.Command, opts *applyOptions) (outcome, error) {
 		if err := s.file.Reload(ctx); err != nil {
 			res.Problems = append(res.Problems, fmt.Sprintf("reload command failed, so cloudflared still runs the old configuration: %v", err))
 		}
+	}
+	if res.Written && s.file != nil && s.settings.File.ReloadCommand == "" {
+		res.Notes = append(res.Notes, "cloudflared reads config.yml only when it starts: restart it, or set file.reload_command, for the change to take effect")
 	}
 	printResult(g, res)
 	if len(res.Problems) > 0 || len(res.Plan.Conflicts) > 0 {

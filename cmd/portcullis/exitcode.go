@@ -19,8 +19,8 @@ const exitCodeHelp = `Exit codes:
   2  changes pending (plan only; --detailed-exitcode, on by default)
   3  a route or live rule exposes an internal-only service
   4  finished, but the desired state is not fully in force: conflicts, a
-     failed batch chunk, an unconfirmed or lost write, a file target not
-     reloaded, a failed audit-log append
+     stale saved plan, a failed batch chunk, an unconfirmed or lost write,
+     a file target not reloaded after revoke, a failed audit-log append
 When several apply, the first of 3, 1, 4, 2, 0 wins.`
 
 // outcome collects what a command found; exitCode turns it into one code.

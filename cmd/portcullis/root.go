@@ -70,7 +70,7 @@ security=internal-only, and never changes a rule or record it did not create.
 	pf.StringArrayVar(&g.envFiles, "env-file", nil, "compose environment file (repeatable; default: .env in the project directory)")
 	pf.StringVarP(&g.projectName, "project-name", "p", "", "compose project name")
 	pf.StringVar(&g.target, "target", "", "where the tunnel configuration lives: api or file")
-	pf.StringVarP(&g.output, "output", "o", "text", "output format: text or json")
+	pf.StringVarP(&g.output, "output", "o", "text", "output format: text or json; plan also takes markdown and github, graph takes mermaid and dot")
 	pf.StringVar(&g.outputFile, "output-file", "", "also write the output in the chosen format to this file; the terminal gets text")
 	pf.BoolVar(&g.debug, "debug", false, "log HTTP traffic and decisions to standard error (the token is never logged)")
 

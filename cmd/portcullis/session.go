@@ -189,8 +189,12 @@ func (s *session) readLive(ctx context.Context) (tunnel.State, error) {
 	if err != nil {
 		return st, err
 	}
-	if st.TunnelID == "" {
+	switch {
+	case st.TunnelID == "":
 		st.TunnelID = s.settings.File.Tunnel
+	case s.settings.File.Tunnel != "" && st.TunnelID != s.settings.File.Tunnel:
+		fmt.Fprintf(s.g.streams.ErrOut, "warning: %s names tunnel %q but file.tunnel is %q; portcullis keeps the file's value, so check which tunnel this config belongs to\n",
+			s.settings.File.Path, st.TunnelID, s.settings.File.Tunnel)
 	}
 	return st, nil
 }

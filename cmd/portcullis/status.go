@@ -96,7 +96,7 @@ func runStatus(cmd *cobra.Command, g *globalOptions) error {
 	snap.Revocations = statusRevocations(live, s.revocationDetails())
 	if s.api != nil {
 		if info, err := s.api.ResolveTunnel(ctx); err == nil {
-			snap.Tunnel.Name, snap.Tunnel.Status = info.Name, fmt.Sprintf("%s, %d connections", info.Status, info.Connections)
+			snap.Tunnel.Name, snap.Tunnel.Status = info.Name, connectorStatus(info.Status, info.Connections)
 		}
 	}
 
@@ -189,7 +189,11 @@ func describeCNAME(live tunnel.State, rec tunnel.DNSRecord, ownerID string) (str
 func printStatus(g *globalOptions, snap statusSnapshot) {
 	w := g.streams.Out
 	t := snap.Tunnel
-	fmt.Fprintf(w, "Tunnel %s %s (target %s, version %d)", t.Name, t.ID, t.Target, t.Version)
+	name := t.ID
+	if t.Name != "" {
+		name = t.Name + " " + t.ID
+	}
+	fmt.Fprintf(w, "Tunnel %s (target %s, version %d)", name, t.Target, t.Version)
 	if t.Status != "" {
 		fmt.Fprintf(w, ", connectors: %s", t.Status)
 	}
@@ -205,6 +209,13 @@ func printStatus(g *globalOptions, snap statusSnapshot) {
 	}
 	tw.Flush()
 	printStatusRevocations(w, snap.Revocations)
+}
+
+func connectorStatus(status string, connections int) string {
+	if connections == 1 {
+		return status + ", 1 connection"
+	}
+	return fmt.Sprintf("%s, %d connections", status, connections)
 }
 
 func dash(s string) string {
