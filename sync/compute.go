@@ -230,6 +230,6 @@ func addWarnings(p *Plan, in Input) {
 		if w.Key != "" {
 			msg = fmt.Sprintf("label %q: %s", w.Key, w.Message)
 		}
-		p.Warnings = append(p.Warnings, Warning{Hostname: w.Hostname, Service: w.Service, Message: msg})
+		p.Warnings = append(p.Warnings, Warning{Hostname: w.Hostname, Service: w.Service, Message: msg, File: w.File, Line: w.Line})
 	}
 }

@@ -205,6 +205,11 @@ func addDNSCommands(p *Plan, in Input) {
 			continue
 		}
 		seen[c.Hostname] = true
-		p.DNSCommands = append(p.DNSCommands, fmt.Sprintf("cloudflared tunnel route dns %s %s", name, c.Hostname))
+		host := c.Hostname
+		if strings.HasPrefix(host, "*") {
+			// Quoted, so that a shell does not expand the wildcard.
+			host = "'" + host + "'"
+		}
+		p.DNSCommands = append(p.DNSCommands, fmt.Sprintf("cloudflared tunnel route dns %s %s", name, host))
 	}
 }

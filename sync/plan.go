@@ -163,6 +163,9 @@ type Warning struct {
 	Hostname string `json:"hostname,omitempty"`
 	Service  string `json:"service,omitempty"`
 	Message  string `json:"message"`
+	// File and Line locate the label the warning is about, when known.
+	File string `json:"file,omitempty"`
+	Line int    `json:"line,omitempty"`
 }
 
 // RuleKind says where a rule of the written document comes from.

@@ -128,7 +128,11 @@ func PlanAnnotations(p *Plan, file func(string) string) []Annotation {
 		if subject != "" {
 			message = subject + ": " + message
 		}
-		out = append(out, Annotation{Level: AnnotationWarning, Title: "portcullis: warning", Message: message})
+		a := Annotation{Level: AnnotationWarning, Title: "portcullis: warning", Message: message}
+		if w.File != "" {
+			a.File, a.Line = file(w.File), w.Line
+		}
+		out = append(out, a)
 	}
 	return out
 }
