@@ -44,15 +44,30 @@ type apiConfigResult struct {
 // A tunnel given by id is not looked up first: the configuration's source
 // field tells a locally-managed tunnel apart, which saves one call per run.
 func (a *API) ReadConfig(ctx context.Context) (Config, error) {
-	id, known := a.ConfiguredTunnelID()
-	if !known {
-		info, err := a.ResolveTunnel(ctx)
-		if err != nil {
-			return Config{}, err
-		}
-		id = info.ID
+	id, err := a.tunnelID(ctx)
+	if err != nil {
+		return Config{}, err
 	}
+	return a.readConfig(ctx, id)
+}
 
+// tunnelID returns the tunnel's id, looking the tunnel up only when it was
+// given by name.
+func (a *API) tunnelID(ctx context.Context) (string, error) {
+	if id, known := a.ConfiguredTunnelID(); known {
+		return id, nil
+	}
+	info, err := a.ResolveTunnel(ctx)
+	if err != nil {
+		return "", err
+	}
+	return info.ID, nil
+}
+
+// readConfig reads the configuration of tunnel id with one GET. A
+// configuration whose source is not cloudflare is an error wrapping
+// ErrLocallyManaged.
+func (a *API) readConfig(ctx context.Context, id string) (Config, error) {
 	op := "get configuration of tunnel " + id
 	env, err := a.read(ctx, apiRequest{
 		op:         op,
@@ -116,37 +131,11 @@ func apiDecodeConfig(result apiConfigResult) (Config, error) {
 // PUT and never retries it, because a retried write could overwrite a
 // concurrent one: the caller re-reads, plans again and writes.
 func (a *API) WriteConfig(ctx context.Context, base Config, rules []LiveRule) (int64, error) {
-	id, known := a.ConfiguredTunnelID()
-	if !known {
-		info, err := a.ResolveTunnel(ctx)
-		if err != nil {
-			return 0, err
-		}
-		id = info.ID
-	}
-
-	op := "put configuration of tunnel " + id
-	body, err := apiEncodeConfig(base.Extra, rules)
-	if err != nil {
-		return 0, fmt.Errorf("%s: %w", op, err)
-	}
-
-	env, err := a.send(ctx, apiRequest{
-		op:         op,
-		permission: PermissionTunnelEdit,
-		method:     http.MethodPut,
-		path:       a.tunnelPath(id) + "/configurations",
-		body:       body,
-	})
+	id, err := a.tunnelID(ctx)
 	if err != nil {
 		return 0, err
 	}
-
-	var result apiConfigResult
-	if err := json.Unmarshal(env.Result, &result); err != nil {
-		return 0, fmt.Errorf("%s: the write went through but its response is unreadable: %w", op, err)
-	}
-	return result.Version, nil
+	return a.WriteConfigByID(ctx, id, base, rules)
 }
 
 // apiEncodeConfig builds the PUT body {"config":{"ingress":[...], ...}} by

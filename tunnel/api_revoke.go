@@ -24,30 +24,12 @@ func (a *API) ConfiguredTunnelID() (id string, ok bool) {
 }
 
 // ReadConfigByID reads the configuration of tunnel id with one GET (retried
-// like every read), without resolving the tunnel first. Unlike ReadConfig it
-// does not check config_src, so revoke can make its cutting write as the
-// second call.
+// like every read), without resolving the tunnel first, so revoke can make
+// its cutting write as the second call. A locally-managed tunnel is still
+// rejected, from the configuration's source field: a remote write would not
+// cut its traffic.
 func (a *API) ReadConfigByID(ctx context.Context, id string) (Config, error) {
-	op := "get configuration of tunnel " + id
-	env, err := a.read(ctx, apiRequest{
-		op:         op,
-		permission: PermissionTunnelEdit,
-		method:     http.MethodGet,
-		path:       a.tunnelPath(id) + "/configurations",
-	})
-	if err != nil {
-		return Config{}, err
-	}
-
-	var result apiConfigResult
-	if err := json.Unmarshal(env.Result, &result); err != nil {
-		return Config{}, fmt.Errorf("%s: decode response: %w", op, err)
-	}
-	cfg, err := apiDecodeConfig(result)
-	if err != nil {
-		return Config{}, fmt.Errorf("%s: %w", op, err)
-	}
-	return cfg, nil
+	return a.readConfig(ctx, id)
 }
 
 // WriteConfigByID replaces the configuration of tunnel id with one PUT, as
