@@ -5,6 +5,7 @@ import (
 	"maps"
 	"regexp"
 	"slices"
+	"sort"
 	"strings"
 
 	"github.com/compose-spec/compose-go/v2/types"
@@ -38,6 +39,11 @@ type ParseOptions struct {
 	Sources func(service, key string) (file string, line int)
 	// File is the compose file named in errors when Sources is nil or returns "".
 	File string
+	// SecretValues maps secret values to the names of the secret-looking
+	// variables that hold them (see SecretValues). A label whose value
+	// contains one is rejected without printing it. ParseProject fills it
+	// from the project's environment when nil.
+	SecretValues map[string]string
 }
 
 // ParseResult holds the routes and warnings of a compose project.
@@ -196,7 +202,11 @@ func (p *serviceParser) mergeLabel(merged, from map[string]string, source, key, 
 		return
 	}
 
-	if variable := secretVariable(raw[key]); variable != "" {
+	variable := secretVariable(raw[key])
+	if variable == "" {
+		variable = secretValueIn(value, p.opts.SecretValues)
+	}
+	if variable != "" {
 		p.blocked[key] = true
 		file, line := p.locate(key)
 		p.errs = append(p.errs, &LabelError{
@@ -405,6 +415,43 @@ func labelKeyDistance(a, b string) int {
 		}
 	}
 	return d[len(a)][len(b)]
+}
+
+// minSecretLength is the shortest secret value searched for in labels, so
+// that a secret-named variable holding "1" or "true" does not reject every
+// label containing that text.
+const minSecretLength = 6
+
+// secretValueIn returns the name of a secret-looking variable whose value
+// appears in value, or "". It catches a secret passed through another
+// variable (MYHOST=${CLOUDFLARE_API_TOKEN} in .env, then ${MYHOST} in a
+// label), which the check of the variable named in the label cannot see.
+func secretValueIn(value string, secrets map[string]string) string {
+	var found []string
+	for secret, name := range secrets {
+		if len(secret) >= minSecretLength && strings.Contains(value, secret) {
+			found = append(found, name)
+		}
+	}
+	if len(found) == 0 {
+		return ""
+	}
+	sort.Strings(found)
+	return found[0]
+}
+
+// SecretValues maps the value of every secret-looking variable of env to
+// the variable's name, for ParseOptions.SecretValues.
+func SecretValues(env map[string]string) map[string]string {
+	out := map[string]string{}
+	for name, value := range env {
+		if looksSecret(name) && len(value) >= minSecretLength {
+			if other, ok := out[value]; !ok || name < other {
+				out[value] = name
+			}
+		}
+	}
+	return out
 }
 
 // secretVariable returns the first variable referenced in raw ($NAME,

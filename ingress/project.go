@@ -25,6 +25,10 @@ func ParseProject(p *types.Project, opts ParseOptions) (ParseResult, error) {
 		return result, nil
 	}
 
+	if opts.SecretValues == nil {
+		opts.SecretValues = SecretValues(p.Environment)
+	}
+
 	var errs []*LabelError
 	for _, svc := range sortedServices(p.Services) {
 		routes, warnings, serviceErrs := parseService(svc, opts)

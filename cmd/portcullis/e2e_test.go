@@ -311,3 +311,39 @@ func TestPlanJSONIsVersioned(t *testing.T) {
 		t.Errorf("exit = %d, output starts %.80q", r.code, r.stdout)
 	}
 }
+
+func TestSecretThroughDotEnvNeverPrinted(t *testing.T) {
+	const secret = "made-up-secret-value-77"
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "portcullis.yaml"), smallSettings)
+	writeFile(t, filepath.Join(dir, ".env"), "MYHOST=${CLOUDFLARE_API_TOKEN}\n")
+	writeFile(t, filepath.Join(dir, "compose.yaml"), `name: leak
+services:
+  web:
+    image: nginx
+    expose: ["80"]
+    labels:
+      portcullis.hostname: web.example.com
+      portcullis.path: /${MYHOST}
+      portcullis.origin.httpHostHeader: ${MYHOST}
+`)
+	summary := filepath.Join(dir, "summary.md")
+	for _, format := range []string{"text", "json", "markdown", "github"} {
+		out := filepath.Join(dir, "out."+format)
+		r := runBinary(t, dir, []string{"CLOUDFLARE_API_TOKEN=" + secret, "GITHUB_STEP_SUMMARY=" + summary},
+			"plan", "-o", format, "--output-file", out)
+		if r.code != 1 {
+			t.Errorf("-o %s exit = %d, want 1", format, r.code)
+		}
+		written, _ := os.ReadFile(out)
+		if strings.Contains(r.stdout+r.stderr+string(written), secret) {
+			t.Errorf("-o %s prints the secret", format)
+		}
+		if !strings.Contains(r.stdout+r.stderr, "CLOUDFLARE_API_TOKEN") {
+			t.Errorf("-o %s does not name the variable:\n%s%s", format, r.stdout, r.stderr)
+		}
+	}
+	if data, _ := os.ReadFile(summary); strings.Contains(string(data), secret) {
+		t.Error("the step summary contains the secret")
+	}
+}
