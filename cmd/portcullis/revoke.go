@@ -237,8 +237,12 @@ func runCut(ctx context.Context, opts *revokeOptions, settings *config.Settings,
 
 // activateWrite runs the file target's reload command after a write and
 // returns the problem when the revocation is not in force because of it.
+//
+// On the file target the reload runs even when nothing was written: the
+// file may hold the revocation from an earlier run whose reload failed, and
+// only a successful reload shows cloudflared runs it.
 func activateWrite(ctx context.Context, run *revocationRun, wrote bool) []string {
-	if !wrote {
+	if !wrote && run.target.name() != config.TargetFile {
 		return nil
 	}
 	err := run.target.activate(ctx)

@@ -26,7 +26,7 @@ func checkRevokedDNS(ctx context.Context, g *globalOptions, api *tunnel.API, tun
 	for _, host := range keys {
 		zone, ok := zoneOfHost(zones, host)
 		if !ok {
-			fmt.Fprintf(g.streams.ErrOut, "warning: DNS check: no zone of the account holds %s, so its DNS is managed elsewhere; check where it points by hand\n", host)
+			problems = append(problems, fmt.Sprintf("no zone of the account holds %s, so whether its DNS points at this tunnel could not be checked; check where it points by hand", host))
 			continue
 		}
 		recs, listed := records[zone.ID]

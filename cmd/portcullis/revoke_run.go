@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os/user"
 	"strconv"
@@ -71,16 +72,18 @@ func openRevocationTarget(g *globalOptions, s *config.Settings, deadline time.Du
 	if err != nil {
 		return nil, nil, err
 	}
-	return &apiRevocationTarget{api: api}, api, nil
+	return &apiRevocationTarget{api: api, setting: s.Cloudflare.Tunnel}, api, nil
 }
 
 // apiRevocationTarget reads and writes the configuration of a tunnel given
 // by id without resolving it first, so the cutting write is the second
 // call. A tunnel given by name costs one lookup first.
 type apiRevocationTarget struct {
-	api  *tunnel.API
-	id   string
-	last tunnel.Config
+	api *tunnel.API
+	id  string
+	// setting is the cloudflare.tunnel setting, shown until the id is known.
+	setting string
+	last    tunnel.Config
 }
 
 func (t *apiRevocationTarget) read(ctx context.Context) (tunnel.State, error) {
@@ -117,8 +120,10 @@ func (t *apiRevocationTarget) where() string {
 	if t.id != "" {
 		return t.id
 	}
-	id, _ := t.api.ConfiguredTunnelID()
-	return id
+	if id, ok := t.api.ConfiguredTunnelID(); ok {
+		return id
+	}
+	return t.setting
 }
 
 // fileRevocationTarget is a cloudflared config.yml.
@@ -287,12 +292,14 @@ func (r *revocationRun) retryWait(err error) (time.Duration, bool) {
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return 0, false
 	}
-	var cfgErr *tunnel.FileConfigError
-	if errors.As(err, &cfgErr) || r.target.name() == config.TargetFile {
-		return 0, false
+	// A network error: the API may be briefly unreachable. Anything else (a
+	// tunnel not found, a locally-managed tunnel, a broken config file)
+	// cannot get better by waiting.
+	var netErr net.Error
+	if errors.As(err, &netErr) && r.target.name() == config.TargetAPI {
+		return r.interval, true
 	}
-	// A network error: the API may be briefly unreachable.
-	return r.interval, true
+	return 0, false
 }
 
 // converge reads, applies change to the rules and writes until change has
