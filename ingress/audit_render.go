@@ -17,22 +17,29 @@ type AuditRenderer interface {
 type AuditRenderOptions struct {
 	// Color adds ANSI colour to the text format.
 	Color bool
+	// AnnotationFile maps a finding's file to the path a GitHub annotation
+	// shows (relative to the repository root); nil keeps it as it is.
+	AnnotationFile func(string) string
 }
 
 // ErrUnknownAuditFormat is wrapped by NewAuditRenderer's error for a format
 // it has no renderer for.
 var ErrUnknownAuditFormat = errors.New("unknown audit output format")
 
-// NewAuditRenderer returns the renderer of format: "text" or "json".
+// NewAuditRenderer returns the renderer of format: "text", "json",
+// "markdown" or "github".
 func NewAuditRenderer(format string, opts AuditRenderOptions) (AuditRenderer, error) {
 	switch format {
 	case "text", "":
 		return auditTextRenderer{color: opts.Color}, nil
 	case "json":
 		return auditJSONRenderer{}, nil
+	case "markdown":
+		return auditMarkdownRenderer{}, nil
+	case "github":
+		return auditGitHubRenderer{file: opts.AnnotationFile}, nil
 	}
-	// TODO: markdown and github (annotation) renderers for audit reports.
-	return nil, fmt.Errorf("%w %q: use text or json", ErrUnknownAuditFormat, format)
+	return nil, fmt.Errorf("%w %q: use text, json, markdown or github", ErrUnknownAuditFormat, format)
 }
 
 type auditJSONRenderer struct{}

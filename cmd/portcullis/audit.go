@@ -42,6 +42,10 @@ read, audit says so in a note and checks the compose project alone.
 Each finding names its severity, the service, the compose file and line, and
 what to do. Label problems are findings too.
 
+-o text|json|markdown|github selects the format: markdown is a report for a
+pull-request comment, github prints one GitHub Actions annotation per
+finding and then the text report.
+
 Exit codes:
   0  no findings, or warnings and notes only
   1  the audit could not run
@@ -60,7 +64,7 @@ Exit codes:
 }
 
 func runAudit(ctx context.Context, flags *pflag.FlagSet, opts *auditOptions) (outcome, error) {
-	renderer, err := ingress.NewAuditRenderer(opts.g.output, ingress.AuditRenderOptions{})
+	renderer, err := ingress.NewAuditRenderer(opts.g.output, ingress.AuditRenderOptions{AnnotationFile: opts.g.repoRelativePath})
 	if err != nil {
 		return outcome{}, err
 	}

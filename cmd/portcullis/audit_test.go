@@ -222,3 +222,20 @@ func TestAuditRejectsUnknownFormat(t *testing.T) {
 		t.Errorf("exit = %d, want %d", r.code, exitError)
 	}
 }
+
+// TestAuditExitCodeSameForEveryFormat checks that the output format changes
+// only what audit prints, never its exit code.
+func TestAuditExitCodeSameForEveryFormat(t *testing.T) {
+	fixtures := map[string]int{"clean": exitOK, "broken": exitViolation, "invalid-label": exitNotInForce, "shared-namespace": exitOK}
+	for fixture, want := range fixtures {
+		dir := repoPath("testdata", "audit", fixture)
+		for _, format := range []string{"text", "json", "markdown", "github"} {
+			t.Run(fixture+"/"+format, func(t *testing.T) {
+				r := runInProcess(t, "--project-directory", dir, "-o", format, "audit")
+				if r.code != want {
+					t.Errorf("exit = %d, want %d\n%s%s", r.code, want, r.stdout, r.stderr)
+				}
+			})
+		}
+	}
+}
