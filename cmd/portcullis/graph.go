@@ -26,7 +26,9 @@ example: portcullis graph -o dot | dot -Tsvg > exposure.svg).
 
 Exit codes:
   0  the map was drawn
-  1  it could not be drawn: invalid input, such as an invalid label`,
+  1  it could not be drawn: invalid input, such as an invalid label
+  3  it could not be drawn because labels are invalid, and a route that
+     did parse reaches an internal-only service`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return g.finish(outcome{}, runGraph(cmd.Context(), cmd.Flags(), g))

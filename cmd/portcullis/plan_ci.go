@@ -108,7 +108,10 @@ func (g *globalOptions) repoRelativePath(file string) string {
 	}
 	path := file
 	if !filepath.IsAbs(path) {
-		projectDir := g.projectDirectory
+		projectDir := g.resolvedProjectDirectory
+		if projectDir == "" {
+			projectDir = g.projectDirectory
+		}
 		if projectDir == "" {
 			projectDir = wd
 		}

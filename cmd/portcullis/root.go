@@ -24,6 +24,10 @@ type globalOptions struct {
 	outputFile       string
 	debug            bool
 
+	// resolvedProjectDirectory is the project directory the settings
+	// resolved (which -f can move), once they are loaded.
+	resolvedProjectDirectory string
+
 	streams *streams
 	environ []string
 	// code is the exit code a command sets through finish.

@@ -39,12 +39,16 @@ type session struct {
 // loadSettings reads portcullis's settings from the file, the environment
 // and the flags of cmd.
 func loadSettings(g *globalOptions, flags *pflag.FlagSet) (*config.Settings, error) {
-	return config.Load(config.LoadOptions{
+	s, err := config.Load(config.LoadOptions{
 		ConfigFile:       g.configFile,
 		ProjectDirectory: g.projectDirectory,
 		Flags:            flags,
 		Environ:          g.environ,
 	})
+	if s != nil {
+		g.resolvedProjectDirectory = s.ProjectDirectory
+	}
+	return s, err
 }
 
 // loadDesired loads the settings, the compose project, its routes and the
