@@ -89,6 +89,7 @@ func Compute(in Input) (*Plan, error) {
 	planLiveViolations(p, in, live)
 	planUnmanaged(p, in.Live, own)
 	addWarnings(p, in)
+	addAdoptWarnings(p, in, own)
 
 	doc, err := buildDocument(in.Live, live, own, changes)
 	if err != nil {
@@ -222,6 +223,25 @@ type removedRule struct {
 	index int
 	// drift is true for a live rule of a still-declared hostname.
 	drift bool
+}
+
+// addAdoptWarnings says when --adopt HOST took nothing over, and why, so
+// that a mistyped or impossible adoption is not silently ignored.
+func addAdoptWarnings(p *Plan, in Input, own *ownership) {
+	for _, host := range in.Adopt {
+		host = strings.ToLower(strings.TrimSuffix(host, "."))
+		st := own.get(host)
+		switch {
+		case st.adopt:
+			continue
+		case st.owned:
+			p.Warnings = append(p.Warnings, Warning{Hostname: host, Message: "--adopt had no effect: the hostname is already portcullis's"})
+		case st.ruleConflict != "":
+			p.Warnings = append(p.Warnings, Warning{Hostname: host, Message: "--adopt had no effect: " + st.ruleConflict})
+		default:
+			p.Warnings = append(p.Warnings, Warning{Hostname: host, Message: "--adopt had no effect: nothing for this hostname exists in the tunnel or its DNS"})
+		}
+	}
 }
 
 func addWarnings(p *Plan, in Input) {

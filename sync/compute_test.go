@@ -482,3 +482,17 @@ func TestComputeRefusedRouteIsNoChange(t *testing.T) {
 		t.Errorf("violations = %+v, want 1", p.Violations)
 	}
 }
+
+func TestComputeAdoptWithoutEffectWarns(t *testing.T) {
+	live := apiState(nil, cname("theirs.example.com", "portcullis:v1 owner=other"))
+	p := compute(t, Input{Live: live, Adopt: []string{"theirs.example.com", "nothing.example.com"}})
+	var got []string
+	for _, w := range p.Warnings {
+		if strings.Contains(w.Message, "--adopt had no effect") {
+			got = append(got, w.Hostname)
+		}
+	}
+	if !slices.Equal(got, []string{"nothing.example.com", "theirs.example.com"}) {
+		t.Errorf("adopt warnings for %v, want both hostnames; warnings: %+v", got, p.Warnings)
+	}
+}

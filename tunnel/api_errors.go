@@ -66,10 +66,12 @@ func (e *APIError) Error() string {
 
 	switch {
 	case e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden:
+		// The API answers an unknown token and a token without the
+		// permission with the same 403, so the message names both causes.
 		if e.Permission != "" {
-			fmt.Fprintf(&b, ": the API token needs %s", e.Permission)
+			fmt.Fprintf(&b, ": the API token is invalid or expired, or lacks %s", e.Permission)
 		} else {
-			b.WriteString(": the API token lacks a permission")
+			b.WriteString(": the API token is invalid or expired, or lacks a permission")
 		}
 		fmt.Fprintf(&b, "; portcullis needs %s", strings.Join(apiPermissionsAll, ", "))
 	case e.Status == http.StatusTooManyRequests && e.RetryAfter > 0:

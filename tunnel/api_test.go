@@ -838,7 +838,7 @@ func TestPreflight(t *testing.T) {
 				t.Fatalf("Preflight error = %v, want ErrPermission", err)
 			}
 			for _, p := range tt.wantPerms {
-				if !strings.Contains(err.Error(), "needs "+p) {
+				if !strings.Contains(err.Error(), "lacks "+p) {
 					t.Errorf("Preflight error %q does not name %q", err, p)
 				}
 			}
@@ -1036,13 +1036,13 @@ func TestAPIErrorText(t *testing.T) {
 		{
 			name:   "forbidden",
 			err:    &APIError{Op: "list zones", Status: 403, Codes: []int{10000}, Message: "Authentication error", Permission: PermissionZoneRead},
-			want:   "list zones: cloudflare api returned HTTP 403 Forbidden (code 10000: Authentication error): the API token needs Zone › Zone › Read; portcullis needs Account › Cloudflare Tunnel › Edit, Zone › DNS › Edit, Zone › Zone › Read",
+			want:   "list zones: cloudflare api returned HTTP 403 Forbidden (code 10000: Authentication error): the API token is invalid or expired, or lacks Zone › Zone › Read; portcullis needs Account › Cloudflare Tunnel › Edit, Zone › DNS › Edit, Zone › Zone › Read",
 			target: ErrPermission,
 		},
 		{
 			name:   "unauthorized without permission",
 			err:    &APIError{Op: "get tunnel", Status: 401},
-			want:   "get tunnel: cloudflare api returned HTTP 401 Unauthorized: the API token lacks a permission; portcullis needs Account › Cloudflare Tunnel › Edit, Zone › DNS › Edit, Zone › Zone › Read",
+			want:   "get tunnel: cloudflare api returned HTTP 401 Unauthorized: the API token is invalid or expired, or lacks a permission; portcullis needs Account › Cloudflare Tunnel › Edit, Zone › DNS › Edit, Zone › Zone › Read",
 			target: ErrPermission,
 		},
 		{

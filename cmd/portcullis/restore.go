@@ -84,10 +84,22 @@ func runRestore(cmd *cobra.Command, opts *restoreOptions) (outcome, error) {
 	}
 	change := remove(live.Rules)
 	for _, k := range change.Unchanged {
+		if k == portsync.RevokeAll && len(change.Removed) > 0 {
+			// restore --all found no all-hostnames revocation but restores
+			// the revocations of single hostnames, so saying "not revoked"
+			// here would contradict the lines that follow.
+			continue
+		}
 		fmt.Fprintf(g.streams.Out, "%s is not revoked; nothing to restore.\n", describeKey(k))
 	}
 	if !change.Changed() {
-		return outcome{}, nil
+		var o outcome
+		appendAudit(g, settings.Audit.LogDir, portsync.AuditEntry{
+			Actor: portsync.ResolveActor(opts.actor, g.environ, currentUser), Action: portsync.AuditRestore,
+			Hostnames: auditHostnames(change.Unchanged), Reason: opts.reason, Target: target.name(),
+			Tunnel: target.where(), VersionBefore: stateVersion(live), Result: portsync.AuditUnchanged,
+		}, &o)
+		return o, nil
 	}
 
 	exposed := portsync.ExposedRules(live.Rules, change.Rules)

@@ -230,11 +230,14 @@ func TestRevokeRepeatIsIdempotent(t *testing.T) {
 	}
 
 	entries := auditEntries(t, w.state)
-	if len(entries) != 2 {
-		t.Fatalf("%d audit entries, want 2 (revoke, repeat)", len(entries))
+	if len(entries) != 3 {
+		t.Fatalf("%d audit entries, want 3 (revoke, repeat, restore of a host not revoked)", len(entries))
 	}
-	if entries[0].Result != portsync.AuditInForce || entries[1].Result != portsync.AuditUnchanged {
-		t.Errorf("results = %q, %q", entries[0].Result, entries[1].Result)
+	if entries[0].Result != portsync.AuditInForce || entries[1].Result != portsync.AuditUnchanged || entries[2].Result != portsync.AuditUnchanged {
+		t.Errorf("results = %q, %q, %q", entries[0].Result, entries[1].Result, entries[2].Result)
+	}
+	if entries[2].Action != "restore" || !slices.Equal(entries[2].Hostnames, []string{"wiki.example.com"}) {
+		t.Errorf("no-op restore entry = %+v", entries[2])
 	}
 	e := entries[0]
 	if e.Actor != "oncall-alice" || e.Action != "revoke" || e.Reason != "first" || e.Target != "api" || e.Tunnel != w.tunnel.ID {
