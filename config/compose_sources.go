@@ -30,7 +30,10 @@ func (p *Project) Sources(service, key string) (file string, line int) {
 // serviceLabels is the label positions of one service in one compose file.
 type serviceLabels struct {
 	// lines maps label key to line; labels wins over deploy.labels.
-	lines   map[string]int
+	lines map[string]int
+	// values maps label key to its text as written, before interpolation;
+	// a key in both labels and deploy.labels holds both texts.
+	values  map[string]string
 	extends *extendsRef
 }
 
@@ -87,12 +90,12 @@ func (ls *labelSources) indexServices(file, baseDir string, root *yaml.Node) {
 	for i := 0; i+1 < len(services.Content); i += 2 {
 		name := services.Content[i].Value
 		svc := resolveAlias(services.Content[i+1])
-		entry := &serviceLabels{lines: map[string]int{}}
+		entry := &serviceLabels{lines: map[string]int{}, values: map[string]string{}}
 
 		if deploy := mappingValue(svc, "deploy"); deploy != nil {
-			addLabelLines(entry.lines, mappingValue(deploy, "labels"))
+			addLabelLines(entry.lines, entry.values, mappingValue(deploy, "labels"))
 		}
-		addLabelLines(entry.lines, mappingValue(svc, "labels"))
+		addLabelLines(entry.lines, entry.values, mappingValue(svc, "labels"))
 		entry.extends = extendsOf(svc, file, baseDir, name)
 		ls.files[file][name] = entry
 	}
@@ -138,23 +141,67 @@ func (ls *labelSources) indexExtendsFile(file string) {
 	}
 }
 
-// addLabelLines records the line of each label, in map form (key: value)
-// or list form (- key=value).
-func addLabelLines(lines map[string]int, labels *yaml.Node) {
+// addLabelLines records the line and the text of each label, in map form
+// (key: value) or list form (- key=value).
+func addLabelLines(lines map[string]int, values map[string]string, labels *yaml.Node) {
 	if labels == nil {
 		return
+	}
+	add := func(key, value string, line int) {
+		key = strings.TrimSpace(key)
+		lines[key] = line
+		if previous, ok := values[key]; ok && previous != value {
+			value = previous + " " + value
+		}
+		values[key] = value
 	}
 	switch labels.Kind {
 	case yaml.MappingNode:
 		for i := 0; i+1 < len(labels.Content); i += 2 {
-			lines[strings.TrimSpace(labels.Content[i].Value)] = labels.Content[i].Line
+			add(labels.Content[i].Value, resolveAlias(labels.Content[i+1]).Value, labels.Content[i].Line)
 		}
 	case yaml.SequenceNode:
 		for _, item := range labels.Content {
 			item = resolveAlias(item)
-			key, _, _ := strings.Cut(item.Value, "=")
-			lines[strings.TrimSpace(key)] = item.Line
+			key, value, _ := strings.Cut(item.Value, "=")
+			add(key, value, item.Line)
 		}
+	}
+}
+
+// rawLabels returns every service's label texts before interpolation, as
+// compose merges them: later files win, and a service's own labels win over
+// those it extends.
+func (ls *labelSources) rawLabels() map[string]map[string]string {
+	out := map[string]map[string]string{}
+	for _, file := range ls.order {
+		for service := range ls.files[file] {
+			merged := out[service]
+			if merged == nil {
+				merged = map[string]string{}
+				out[service] = merged
+			}
+			ls.collectValues(file, service, merged, 0)
+		}
+	}
+	return out
+}
+
+// collectValues copies the label texts of service in file into dst, those
+// of the service it extends first.
+func (ls *labelSources) collectValues(file, service string, dst map[string]string, depth int) {
+	entry := ls.files[file][service]
+	if entry == nil || depth > maxSourceDepth {
+		return
+	}
+	if entry.extends != nil {
+		if _, parsed := ls.files[entry.extends.file]; !parsed {
+			ls.indexExtendsFile(entry.extends.file)
+		}
+		ls.collectValues(entry.extends.file, entry.extends.service, dst, depth+1)
+	}
+	for key, value := range entry.values {
+		dst[key] = value
 	}
 }
 

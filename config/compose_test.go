@@ -427,3 +427,20 @@ func TestLoadProjectDirectoryFromFirstFile(t *testing.T) {
 		t.Errorf("WorkingDir = %q, want %q", p.WorkingDir, want)
 	}
 }
+
+func TestLoadProjectRawLabelsFollowExtends(t *testing.T) {
+	p, err := loadFixture(t, "extends", nil)
+	if err != nil {
+		t.Fatalf("LoadProject: %v", err)
+	}
+	tests := []struct{ service, key, want string }{
+		{"child", "portcullis.scheme", "http"},
+		{"child", "portcullis.hostname", "child.example.com"},
+		{"remote", "portcullis.hostname", "common.example.com"},
+	}
+	for _, tt := range tests {
+		if got := p.RawLabels[tt.service][tt.key]; got != tt.want {
+			t.Errorf("RawLabels[%s][%s] = %q, want %q", tt.service, tt.key, got, tt.want)
+		}
+	}
+}
