@@ -18,7 +18,14 @@ import (
 // The order is total, so the result does not depend on the input order, and
 // an unstable sort gives the same result as a stable one.
 func SortRules(rules []Rule) {
-	slices.SortFunc(rules, compareRulesBySpecificity)
+	slices.SortFunc(rules, CompareRules)
+}
+
+// CompareRules returns a negative number when a sorts before b in SortRules
+// order, a positive number when after, and 0 only when the rules are equal,
+// so callers can sort values that carry a rule.
+func CompareRules(a, b Rule) int {
+	return compareRulesBySpecificity(a, b)
 }
 
 // Hostname classes in sort order.

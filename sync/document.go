@@ -2,6 +2,7 @@ package sync
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/portcullis-dev/portcullis/ingress"
@@ -132,23 +133,12 @@ func otherOwned(s tunnel.State, own *ownership, i int) bool {
 // sortDocumentRules puts owned rules in ingress.SortRules order, carrying
 // each rule's live index along.
 func sortDocumentRules(rules []DocumentRule) {
-	plain := make([]ingress.Rule, len(rules))
-	byKey := make(map[string][]DocumentRule, len(rules))
-	for i, r := range rules {
-		plain[i] = r.Rule
-		k := ruleKey(r.Rule)
-		byKey[k] = append(byKey[k], r)
-	}
-	ingress.SortRules(plain)
-	for i, r := range plain {
-		k := ruleKey(r)
-		rules[i] = byKey[k][0]
-		byKey[k] = byKey[k][1:]
-	}
-}
-
-func ruleKey(r ingress.Rule) string {
-	return r.Hostname + "\x00" + r.Path + "\x00" + r.Service + "\x00" + r.OriginRequest.Canonical()
+	slices.SortFunc(rules, func(a, b DocumentRule) int {
+		if c := ingress.CompareRules(a.Rule, b.Rule); c != 0 {
+			return c
+		}
+		return a.LiveIndex - b.LiveIndex
+	})
 }
 
 func documentRules(doc []DocumentRule) []ingress.Rule {
