@@ -198,6 +198,11 @@ func printStatus(g *globalOptions, snap statusSnapshot) {
 		fmt.Fprintf(w, ", connectors: %s", t.Status)
 	}
 	fmt.Fprintln(w)
+	if len(snap.Routes) == 0 {
+		fmt.Fprintln(w, "No ingress rules yet: run portcullis plan to see what apply would write.")
+		printStatusRevocations(w, snap.Revocations)
+		return
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "HOSTNAME\tPATH\tORIGIN\tSERVICE\tOWNER\tDNS")
 	for _, r := range snap.Routes {
