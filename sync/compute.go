@@ -22,7 +22,7 @@ type OriginChecker interface {
 	CheckOrigin(origin string) (ingress.GateMatch, bool)
 }
 
-// RevocationInfo is what the audit log knows about a live revocation.
+// RevocationInfo is what the audit log records about a live revocation.
 type RevocationInfo struct {
 	Reason string
 	Actor  string
@@ -225,7 +225,7 @@ type removedRule struct {
 	drift bool
 }
 
-// addAdoptWarnings says when --adopt HOST took nothing over, and why, so
+// addAdoptWarnings reports when --adopt HOST took nothing over, and why, so
 // that a mistyped or impossible adoption is not silently ignored.
 func addAdoptWarnings(p *Plan, in Input, own *ownership) {
 	for _, host := range in.Adopt {

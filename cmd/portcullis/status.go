@@ -25,7 +25,7 @@ type statusSnapshot struct {
 	Tunnel        statusTunnel  `json:"tunnel"`
 	Routes        []statusRoute `json:"routes"`
 	// Revocations lists the live revocation rules with what the audit log
-	// knows about them; Hostname "" is revoke --all.
+	// records about them. Hostname "" is revoke --all.
 	Revocations []portsync.Revoked `json:"revocations"`
 	State       tunnel.State       `json:"state"`
 }
