@@ -43,6 +43,14 @@ func loadFixture(t *testing.T, name string, environ []string, args ...string) (*
 	if err != nil {
 		t.Fatal(err)
 	}
+	// -f paths are relative to the working directory, as in docker compose,
+	// so the fixture's file names are made absolute here.
+	args = append([]string(nil), args...)
+	for i := 1; i < len(args); i++ {
+		if (args[i-1] == "-f" || args[i-1] == "--file") && !filepath.IsAbs(args[i]) {
+			args[i] = filepath.Join(dir, args[i])
+		}
+	}
 	s, err := Load(LoadOptions{ProjectDirectory: dir, Flags: testFlags(t, args...), Environ: environ})
 	if err != nil {
 		t.Fatalf("load settings for %s: %v", name, err)

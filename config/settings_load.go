@@ -317,7 +317,15 @@ func fillSettings(s *Settings, v *viper.Viper, src sources) []error {
 	}
 	dir := s.ProjectDirectory
 
-	s.Compose.Files = resolvePaths(dir, list("compose.files"))
+	// As with docker compose, -f paths are relative to the working
+	// directory, even with --project-directory.
+	composeBase := dir
+	if _, fromFlag := src.flags["compose.files"]; fromFlag {
+		if wd, err := os.Getwd(); err == nil {
+			composeBase = wd
+		}
+	}
+	s.Compose.Files = resolvePaths(composeBase, list("compose.files"))
 	s.Compose.ProjectName = str("compose.project_name")
 	s.Compose.Profiles = list("compose.profiles")
 	s.Compose.EnvFiles = resolvePaths(dir, list("compose.env_files"))

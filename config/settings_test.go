@@ -119,6 +119,8 @@ func TestLoadLists(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := writeSettings(t, tt.file)
+			// -f paths are relative to the working directory.
+			t.Chdir(dir)
 			s, err := Load(LoadOptions{ProjectDirectory: dir, Flags: testFlags(t, tt.args...), Environ: tt.environ})
 			if err != nil {
 				t.Fatalf("Load: %v", err)

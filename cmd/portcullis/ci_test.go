@@ -415,8 +415,15 @@ func TestCIGitHubAnnotationLines(t *testing.T) {
 			if err := os.Rename(copyTree(t, src), stack); err != nil {
 				t.Fatal(err)
 			}
-			// portcullis resolves -f paths against the project directory.
-			r = runBinary(t, parent, nil, append(append([]string{"--project-directory", "stack"}, tc.args...), "plan", "-o", "github")...)
+			// -f paths are relative to the working directory, as in docker
+			// compose, so they name the stack folder.
+			args := append([]string{}, tc.args...)
+			for i := 1; i < len(args); i++ {
+				if args[i-1] == "-f" {
+					args[i] = filepath.Join("stack", args[i])
+				}
+			}
+			r = runBinary(t, parent, nil, append(append([]string{"--project-directory", "stack"}, args...), "plan", "-o", "github")...)
 			requireExit(t, "plan -o github from the parent folder", r, tc.code)
 			want = "::error file=stack/" + tc.file + ",line=" + strconv.Itoa(line) + ",title="
 			if !strings.HasPrefix(r.stdout, want) {
