@@ -71,8 +71,12 @@ func (a *auditor) checkRouteTarget(r Route) {
 	if parseGateOrigin(r.Origin).kind != gateOriginHost {
 		return
 	}
+	source := r.Source
+	if r.OriginSource.File != "" {
+		source = r.OriginSource
+	}
 	f := AuditFinding{Service: r.Service, Hostname: r.Hostname, Path: r.Path, Origin: r.Origin,
-		File: stringOrDefault(r.Source.File, a.in.File), Line: r.Source.Line, Key: r.Source.Key}
+		File: stringOrDefault(source.File, a.in.File), Line: source.Line, Key: source.Key}
 
 	target, how, ok := a.in.Gate.reachedService(r.Origin)
 	if !ok {

@@ -343,9 +343,15 @@ func (g *Gate) CheckRoutes(routes []Route) []Violation {
 	var violations []Violation
 	for _, r := range routes {
 		if m, ok := g.checkRoute(r); ok {
+			// A route declared on the internal-only service is wrong where
+			// it is declared; any other points at the label of its origin.
+			source := r.Source
+			if m.How != HowServiceItself && r.OriginSource.File != "" {
+				source = r.OriginSource
+			}
 			violations = append(violations, Violation{
 				Service: r.Service, Route: r.Name, Hostname: r.Hostname, Path: r.Path, Origin: r.Origin,
-				InternalService: m.InternalService, MatchedName: m.MatchedName, How: m.How, Source: r.Source,
+				InternalService: m.InternalService, MatchedName: m.MatchedName, How: m.How, Source: source,
 			})
 		}
 	}

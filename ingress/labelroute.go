@@ -46,12 +46,21 @@ func (p *serviceParser) buildRoute(raw *rawRoute) []Route {
 func (p *serviceParser) routesOf(d *routeDraft) []Route {
 	key := d.raw.Prefix + "hostname"
 	file, line := p.locate(key)
+	originKey := key
+	for _, sub := range []string{"service", "port"} {
+		if _, set := d.raw.Labels[sub]; set {
+			originKey = d.raw.Prefix + sub
+			break
+		}
+	}
+	originFile, originLine := p.locate(originKey)
 	routes := make([]Route, 0, len(d.hostnames))
 	for _, host := range d.hostnames {
 		route := Route{
 			Service: p.svc.Name, Name: d.raw.Name, Hostname: host, Path: d.path,
 			Origin: d.origin, DNS: d.dns, Zone: d.zone,
-			Source: Source{File: file, Line: line, Service: p.svc.Name, Key: key},
+			Source:       Source{File: file, Line: line, Service: p.svc.Name, Key: key},
+			OriginSource: Source{File: originFile, Line: originLine, Service: p.svc.Name, Key: originKey},
 		}
 		if len(d.request) > 0 {
 			route.OriginRequest = cloneOriginRequest(d.request)

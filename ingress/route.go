@@ -25,6 +25,10 @@ type Route struct {
 	Zone string `json:"zone,omitempty"`
 	// Source locates the label that declared the hostname.
 	Source Source `json:"source"`
+	// OriginSource locates the label that set the origin (service, else
+	// port), or the hostname label when neither is set; violations and
+	// unknown origins point there.
+	OriginSource Source `json:"origin_source"`
 }
 
 // Rule returns the cloudflared ingress rule for the route.

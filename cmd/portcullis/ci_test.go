@@ -392,7 +392,7 @@ func TestCIGitHubAnnotationLines(t *testing.T) {
 		{name: "main file", fixture: "main-label-error", file: "compose.yaml", key: "portcullis.hostnmae", code: 1},
 		{name: "override file", fixture: "override-label-error", args: []string{"-f", "compose.yaml", "-f", "override.yaml"}, file: "override.yaml", key: "portcullis.port", code: 1},
 		{name: "included file", fixture: "include-label-error", file: "sub/compose.yaml", key: "portcullis.scheme", code: 1},
-		{name: "violation", fixture: "violation", file: "compose.yaml", key: "portcullis.hostname", code: 3},
+		{name: "violation", fixture: "violation", file: "compose.yaml", key: "portcullis.service", code: 3},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
