@@ -224,8 +224,26 @@ func TestUnmarshalPlanIgnoresAddedFields(t *testing.T) {
 	}
 }
 
+// fieldsPlan is fullPlan with every optional field set, so that the field
+// names test sees all of them.
+func fieldsPlan() *Plan {
+	p := fullPlan()
+	p.Reorder = true
+	p.Violations[0].How = "network alias"
+	p.Violations[0].Neutralised = true
+	p.Warnings = append(p.Warnings, Warning{Hostname: "n8n.example.com", Service: "n8n", Message: "path looks like a glob", File: "compose.yaml", Line: 9})
+	p.Skipped[0].Path = "^(?:/x)"
+	p.Saved = &SavedPlan{
+		Target: "file", FilePath: "cloudflared/config.yml", AccountID: "acc", TunnelID: fixtureTunnelID,
+		OwnerID: "pa", Policy: PolicySync, Exclusive: fixtureTunnelID, Adopt: []string{"n8n.example.com"},
+		Hostnames:   []HostFingerprint{{Hostname: "n8n.example.com", Rules: "sha256:1", DNS: "sha256:2"}},
+		Revocations: "sha256:3",
+	}
+	return p
+}
+
 func TestPlanJSONFieldNames(t *testing.T) {
-	document, err := MarshalPlan(fullPlan())
+	document, err := MarshalPlan(fieldsPlan())
 	if err != nil {
 		t.Fatalf("MarshalPlan: %v", err)
 	}
