@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -144,14 +145,7 @@ func runApply(cmd *cobra.Command, opts *applyOptions) (outcome, error) {
 		return o, err
 	}
 
-	if res.Written && s.file != nil && s.settings.File.ReloadCommand != "" {
-		if err := s.file.Reload(ctx); err != nil {
-			res.Problems = append(res.Problems, fmt.Sprintf("reload command failed, so cloudflared still runs the old configuration: %v", err))
-		}
-	}
-	if res.Written && s.file != nil && s.settings.File.ReloadCommand == "" {
-		res.Notes = append(res.Notes, "cloudflared reads config.yml only when it starts: restart it, or set file.reload_command, for the change to take effect")
-	}
+	reloadAfterWrite(ctx, s, res)
 	printResult(g, res)
 	if len(res.Problems) > 0 || len(res.Plan.Conflicts) > 0 {
 		o.notInForce = true
@@ -162,7 +156,23 @@ func runApply(cmd *cobra.Command, opts *applyOptions) (outcome, error) {
 	return o, nil
 }
 
-// printResult says what apply did, including every problem.
+// reloadAfterWrite runs the file target's reload command after a write,
+// because cloudflared reads config.yml only when it starts. A failure is a
+// problem (exit 4); a missing command is a note.
+func reloadAfterWrite(ctx context.Context, s *session, res *portsync.Result) {
+	if !res.Written || s.file == nil {
+		return
+	}
+	if s.settings.File.ReloadCommand == "" {
+		res.Notes = append(res.Notes, "cloudflared reads config.yml only when it starts: restart it, or set file.reload_command, for the change to take effect")
+		return
+	}
+	if err := s.file.Reload(ctx); err != nil {
+		res.Problems = append(res.Problems, fmt.Sprintf("reload command failed, so cloudflared still runs the old configuration: %v", err))
+	}
+}
+
+// printResult prints what apply did, including every problem.
 func printResult(g *globalOptions, res *portsync.Result) {
 	w := g.streams.Out
 	switch {

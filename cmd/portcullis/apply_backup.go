@@ -91,12 +91,15 @@ func writeBackupRules(ctx context.Context, opts *applyOptions, s *session, fresh
 	after.Target = fresh.Target
 	entry.VersionAfter = stateVersion(after)
 
-	if s.file != nil && s.settings.File.ReloadCommand != "" {
-		if err := s.file.Reload(ctx); err != nil {
-			entry.Result, entry.Detail = portsync.AuditNotInForce, err.Error()
-			fmt.Fprintf(g.streams.ErrOut, "warning: reload command failed, so cloudflared still runs the old configuration: %v\n", err)
-			o.notInForce = true
-		}
+	reload := &portsync.Result{Written: true}
+	reloadAfterWrite(ctx, s, reload)
+	for _, n := range reload.Notes {
+		fmt.Fprintf(g.streams.ErrOut, "note: %s\n", n)
+	}
+	for _, p := range reload.Problems {
+		entry.Result, entry.Detail = portsync.AuditNotInForce, p
+		fmt.Fprintf(g.streams.ErrOut, "warning: %s\n", p)
+		o.notInForce = true
 	}
 	fmt.Fprintf(g.streams.Out, "Put back: %s → %s.\n", describeVersion(fresh), describeVersion(after))
 	appendAudit(g, s.settings.Audit.LogDir, entry, &o)
@@ -214,32 +217,13 @@ func describeRuleLine(r tunnel.LiveRule) string {
 	return host + " → " + r.Service
 }
 
-// checkBackupRules refuses rules that reach an internal-only service, and
+// checkBackupRules rejects rules that reach an internal-only service, and
 // requires --force when the compose files do not load for the check.
 func checkBackupRules(ctx context.Context, g *globalOptions, settings *config.Settings, rules []tunnel.LiveRule, force bool) error {
-	gate, err := loadRestoreGate(ctx, settings)
-	if err != nil {
-		if !force {
-			return fmt.Errorf("the internal-only check could not run because the compose files did not load: %w; fix them, or pass --force", err)
-		}
-		fmt.Fprintf(g.streams.ErrOut, "warning: the internal-only check did not run (compose files did not load: %v); writing because of --force\n", err)
-		return nil
-	}
-	var found []string
-	for _, r := range rules {
-		if r.IsRevocation() {
-			continue
-		}
-		if m, ok := gate.CheckOrigin(r.Service); ok {
-			found = append(found, fmt.Sprintf("%s reaches internal-only service %q through %q", describeRuleLine(r), m.InternalService, m.MatchedName))
-		}
-	}
-	if len(found) == 0 {
-		return nil
-	}
-	if force {
-		fmt.Fprintf(g.streams.ErrOut, "warning: writing because of --force although %s\n", strings.Join(found, "; "))
-		return nil
+	gate, gateErr := loadRestoreGate(ctx, settings)
+	found, err := internalOnlyReaches(g, rules, gate, gateErr, force, "writing")
+	if err != nil || len(found) == 0 {
+		return err
 	}
 	return fmt.Errorf("%w: the backup contains %s; nothing was written", errViolation, strings.Join(found, "; "))
 }

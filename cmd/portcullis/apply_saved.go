@@ -116,11 +116,7 @@ func applyRebasedPlan(cmd *cobra.Command, opts *applyOptions, s *session, saved,
 		return o, err
 	}
 
-	if res.Written && s.file != nil && s.settings.File.ReloadCommand != "" {
-		if err := s.file.Reload(ctx); err != nil {
-			res.Problems = append(res.Problems, fmt.Sprintf("reload command failed, so cloudflared still runs the old configuration: %v", err))
-		}
-	}
+	reloadAfterWrite(ctx, s, res)
 	printResult(g, res)
 	if len(res.Problems) > 0 || len(res.Plan.Conflicts) > 0 {
 		o.notInForce = true

@@ -188,28 +188,42 @@ func printExposed(g *globalOptions, change portsync.RevocationChange, exposed []
 	}
 }
 
-// checkExposed refuses a restore that would expose an internal-only
+// checkExposed rejects a restore that would expose an internal-only
 // service, or that cannot be checked, unless force is set.
 func checkExposed(g *globalOptions, exposed []tunnel.LiveRule, gate *ingress.Gate, gateErr error, force bool) error {
+	found, err := internalOnlyReaches(g, exposed, gate, gateErr, force, "restoring")
+	if err != nil || len(found) == 0 {
+		return err
+	}
+	return fmt.Errorf("%w: restore would expose %s; fix or remove that rule, or pass --force; nothing was written", errViolation, strings.Join(found, "; "))
+}
+
+// internalOnlyReaches lists the rules (revocations skipped) whose origin
+// reaches an internal-only service. When the gate could not be built
+// (gateErr), the check cannot run: that is an error unless force is set,
+// which only warns. With force, found rules are only warned about too, and
+// the list comes back empty. action names the write in the warnings.
+func internalOnlyReaches(g *globalOptions, rules []tunnel.LiveRule, gate *ingress.Gate, gateErr error, force bool, action string) ([]string, error) {
 	if gateErr != nil {
 		if !force {
-			return fmt.Errorf("the internal-only check could not run because the compose files did not load: %w; fix them, or pass --force to restore without the check", gateErr)
+			return nil, fmt.Errorf("the internal-only check could not run because the compose files did not load: %w; fix them, or pass --force to write without the check", gateErr)
 		}
-		fmt.Fprintf(g.streams.ErrOut, "warning: the internal-only check did not run (compose files did not load: %v); restoring because of --force\n", gateErr)
-		return nil
+		fmt.Fprintf(g.streams.ErrOut, "warning: the internal-only check did not run (compose files did not load: %v); %s because of --force\n", gateErr, action)
+		return nil, nil
 	}
+
 	var found []string
-	for _, r := range exposed {
+	for _, r := range rules {
+		if r.IsRevocation() {
+			continue
+		}
 		if m, ok := gate.CheckOrigin(r.Service); ok {
-			found = append(found, fmt.Sprintf("%s → %s reaches internal-only service %q through %q", r.Hostname, r.Service, m.InternalService, m.MatchedName))
+			found = append(found, fmt.Sprintf("%s reaches internal-only service %q through %q", describeRuleLine(r), m.InternalService, m.MatchedName))
 		}
 	}
-	if len(found) == 0 {
-		return nil
+	if len(found) > 0 && force {
+		fmt.Fprintf(g.streams.ErrOut, "warning: %s because of --force although %s\n", action, strings.Join(found, "; "))
+		return nil, nil
 	}
-	if force {
-		fmt.Fprintf(g.streams.ErrOut, "warning: restoring because of --force although %s\n", strings.Join(found, "; "))
-		return nil
-	}
-	return fmt.Errorf("%w: restore would expose %s; fix the rule (apply keeps managing rules beneath a revocation) or pass --force; nothing was written", errViolation, strings.Join(found, "; "))
+	return found, nil
 }
