@@ -111,7 +111,7 @@ func TestAuditFormatsGolden(t *testing.T) {
 
 func compareAuditFormatGolden(t *testing.T, path, got string) {
 	t.Helper()
-	if updateGateGolden() {
+	if *update {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatal(err)
 		}

@@ -1,61 +1,22 @@
 package ingress
 
 import (
-	"context"
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/hashicorp/go-multierror"
 )
-
-// The -update flag may be declared by another test file of this package;
-// registering it only when missing avoids a "flag redefined" panic.
-func init() {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite golden files")
-	}
-}
-
-func updateGateGolden() bool {
-	f := flag.Lookup("update")
-	if f == nil {
-		return false
-	}
-	getter, ok := f.Value.(flag.Getter)
-	if !ok {
-		return false
-	}
-	on, _ := getter.Get().(bool)
-	return on
-}
 
 // loadGateFixture loads testdata/gate/NAME/compose.yaml through compose-go
 // as project "gate", with no profile active.
 func loadGateFixture(t *testing.T, name string) *types.Project {
 	t.Helper()
-	dir := filepath.Join("..", "testdata", "gate", name)
-	opts, err := cli.NewProjectOptions(
-		[]string{filepath.Join(dir, "compose.yaml")},
-		cli.WithWorkingDirectory(dir),
-		cli.WithName("gate"),
-		cli.WithEnv([]string{}),
-		cli.WithProfiles(nil),
-	)
-	if err != nil {
-		t.Fatalf("project options for %s: %v", name, err)
-	}
-	p, err := opts.LoadProject(context.Background())
-	if err != nil {
-		t.Fatalf("load %s: %v", name, err)
-	}
-	return p
+	return loadNamedComposeFixture(t, filepath.Join("..", "testdata", "gate", name), "gate")
 }
 
 func newFixtureGate(t *testing.T, name string) *Gate {
@@ -416,7 +377,7 @@ func violationsEqual(a, b Violation) bool {
 func compareGateGolden(t *testing.T, name, got string) {
 	t.Helper()
 	path := filepath.Join("..", "testdata", "gate", name)
-	if updateGateGolden() {
+	if *update {
 		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
 			t.Fatalf("write golden file: %v", err)
 		}

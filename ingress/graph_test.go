@@ -3,7 +3,6 @@ package ingress
 import (
 	"bytes"
 	"context"
-	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -16,31 +15,24 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 )
 
-func updateGraphGolden() bool {
-	f := flag.Lookup("update")
-	if f == nil {
-		return false
-	}
-	getter, ok := f.Value.(flag.Getter)
-	if !ok {
-		return false
-	}
-	on, _ := getter.Get().(bool)
-	return on
-}
-
 // loadComposeFixture loads DIR/compose.yaml through compose-go with no
 // environment and no profile active.
 func loadComposeFixture(t *testing.T, dir string) *types.Project {
 	t.Helper()
-	opts, err := cli.NewProjectOptions(
-		[]string{filepath.Join(dir, "compose.yaml")},
-		cli.WithWorkingDirectory(dir),
-		cli.WithEnv([]string{}),
-		cli.WithProfiles(nil),
-	)
+	return loadNamedComposeFixture(t, dir, "")
+}
+
+// loadNamedComposeFixture loads DIR/compose.yaml as loadComposeFixture does,
+// under the project name given, or the directory's name when it is "".
+func loadNamedComposeFixture(t *testing.T, dir, name string) *types.Project {
+	t.Helper()
+	options := []cli.ProjectOptionsFn{cli.WithWorkingDirectory(dir), cli.WithEnv([]string{}), cli.WithProfiles(nil)}
+	if name != "" {
+		options = append(options, cli.WithName(name))
+	}
+	opts, err := cli.NewProjectOptions([]string{filepath.Join(dir, "compose.yaml")}, options...)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("project options for %s: %v", dir, err)
 	}
 	p, err := opts.LoadProject(context.Background())
 	if err != nil {
@@ -86,7 +78,7 @@ func TestGraphGolden(t *testing.T) {
 
 func compareGraphGolden(t *testing.T, path, got string) {
 	t.Helper()
-	if updateGraphGolden() {
+	if *update {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatal(err)
 		}

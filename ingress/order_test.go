@@ -2,7 +2,6 @@ package ingress
 
 import (
 	"bytes"
-	"flag"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -14,29 +13,6 @@ import (
 
 	"gopkg.in/yaml.v3"
 )
-
-// The -update flag is shared by every golden test of the package, so it is
-// registered only when no other test file has done so.
-func init() {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite golden files")
-	}
-}
-
-// rewriteRuleGoldens reports whether -update was given.
-func rewriteRuleGoldens(t *testing.T) bool {
-	t.Helper()
-	f := flag.Lookup("update")
-	if f == nil {
-		t.Fatal("the -update flag is not registered")
-	}
-	getter, ok := f.Value.(flag.Getter)
-	if !ok {
-		t.Fatal("the -update flag has no value")
-	}
-	on, _ := getter.Get().(bool)
-	return on
-}
 
 func TestSortRulesFixtures(t *testing.T) {
 	inputs, err := filepath.Glob(filepath.Join("..", "testdata", "rules", "order", "*.in.yaml"))
@@ -66,7 +42,7 @@ func TestSortRulesFixtures(t *testing.T) {
 			}
 
 			golden := strings.TrimSuffix(input, ".in.yaml") + ".golden.yaml"
-			if rewriteRuleGoldens(t) {
+			if *update {
 				if err := os.WriteFile(golden, got, 0o644); err != nil {
 					t.Fatal(err)
 				}

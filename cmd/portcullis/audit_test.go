@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -13,27 +12,6 @@ import (
 
 	"github.com/portcullis-dev/portcullis/ingress"
 )
-
-// The -update flag may be declared by another test file of this package;
-// registering it only when missing avoids a "flag redefined" panic.
-func init() {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite golden files")
-	}
-}
-
-func updateAuditGolden() bool {
-	f := flag.Lookup("update")
-	if f == nil {
-		return false
-	}
-	getter, ok := f.Value.(flag.Getter)
-	if !ok {
-		return false
-	}
-	on, _ := getter.Get().(bool)
-	return on
-}
 
 // runInProcess runs portcullis in this process with a made-up environment
 // that holds no token, so no target is contacted.
@@ -70,7 +48,7 @@ func TestAuditFixtures(t *testing.T) {
 
 func compareAuditGolden(t *testing.T, path, got string) {
 	t.Helper()
-	if updateAuditGolden() {
+	if *update {
 		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
 			t.Fatal(err)
 		}

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -28,22 +27,6 @@ const (
 	// reaches any output.
 	ciToken = "made-up-ci-token-3f7d9a2b"
 )
-
-func init() {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite golden files")
-	}
-}
-
-// ciUpdate reports whether -update was given.
-func ciUpdate() bool {
-	getter, ok := flag.Lookup("update").Value.(flag.Getter)
-	if !ok {
-		return false
-	}
-	on, _ := getter.Get().(bool)
-	return on
-}
 
 // ciWorld is an emulated Cloudflare account with the zone example.com and
 // one remotely-managed tunnel, and a copy of the example stack to run in.
@@ -436,20 +419,7 @@ func TestCIGitHubAnnotationLines(t *testing.T) {
 func TestCIGitHubLabelErrorsOnePerError(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "portcullis.yaml"), smallSettings)
-	writeFile(t, filepath.Join(dir, "compose.yaml"), `name: two
-services:
-  web:
-    image: nginx
-    expose: ["80"]
-    labels:
-      portcullis.hostnmae: web.example.com
-  api:
-    image: nginx
-    expose: ["80"]
-    labels:
-      portcullis.hostname: api.example.com
-      portcullis.port: "99999"
-`)
+	writeFile(t, filepath.Join(dir, "compose.yaml"), "name: two\n"+twoLabelErrors)
 	r := runBinary(t, dir, nil, "plan", "-o", "github")
 	requireExit(t, "plan -o github", r, 1)
 	want := []string{"::error file=compose.yaml,line=13,", "::error file=compose.yaml,line=7,"}
@@ -582,7 +552,7 @@ func TestCIExamplePlanSummary(t *testing.T) {
 	requireExit(t, "plan -o markdown", r, 2)
 
 	path := repoPath("docs", "examples", "plan-summary.md")
-	if ciUpdate() {
+	if *update {
 		writeFile(t, path, r.stdout)
 		return
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,9 @@ import (
 	"github.com/portcullis-dev/portcullis/ingress"
 	"github.com/portcullis-dev/portcullis/tunnel"
 )
+
+// update makes the golden tests of the package rewrite their files.
+var update = flag.Bool("update", false, "rewrite golden files")
 
 // binary is the portcullis binary the end-to-end tests drive, built once.
 var binary string
@@ -208,11 +212,10 @@ file:
   tunnel: 6ff42ae2-765d-4adf-8112-31c55c1551ef
 `
 
-func TestLabelErrorsWriteNothing(t *testing.T) {
-	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "portcullis.yaml"), smallSettings)
-	writeFile(t, filepath.Join(dir, "compose.yaml"), `name: bad
-services:
+// twoLabelErrors is the services section of a compose file with two label
+// errors: an unknown key on line 6 and a port out of range on line 12 (line
+// 7 and 13 once a name line goes first).
+const twoLabelErrors = `services:
   web:
     image: nginx
     expose: ["80"]
@@ -224,7 +227,12 @@ services:
     labels:
       portcullis.hostname: api.example.com
       portcullis.port: "99999"
-`)
+`
+
+func TestLabelErrorsWriteNothing(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "portcullis.yaml"), smallSettings)
+	writeFile(t, filepath.Join(dir, "compose.yaml"), "name: bad\n"+twoLabelErrors)
 	r := runBinary(t, dir, nil, "apply", "--yes")
 	if r.code != 1 {
 		t.Fatalf("exit = %d, want 1\n%s%s", r.code, r.stdout, r.stderr)

@@ -36,7 +36,7 @@ func TestReadmeExposureMap(t *testing.T) {
 		t.Fatal("the exposure map block in README.md is not closed")
 	}
 
-	if updateAuditGolden() {
+	if *update {
 		updated := readme[:bodyStart] + r.stdout + readme[bodyStart+bodyLen:]
 		if err := os.WriteFile(path, []byte(updated), 0o644); err != nil {
 			t.Fatal(err)
