@@ -291,18 +291,25 @@ func TestAPIBatchFailingForGoodWritesNoRule(t *testing.T) {
 	}
 }
 
-func TestAPIConcurrentWriteIsReplanned(t *testing.T) {
-	w := newAPIWorld(t)
-	dir := stack(t, "shop", "www.example.com")
+// writeOnSecondRead replaces the configuration, as another writer would,
+// just before the second configuration read: the re-read before apply's
+// write.
+func (w *apiWorld) writeOnSecondRead(config string) {
 	gets := 0
 	w.e.OnRequest(func(method, path string) {
 		if method == "GET" && strings.HasSuffix(path, "/configurations") {
 			gets++
 			if gets == 2 {
-				w.e.SetConfig(w.tunnel.ID, json.RawMessage(`{"ingress":[{"hostname":"other.example.com","service":"http://other:80"},{"service":"http_status:404"}]}`))
+				w.e.SetConfig(w.tunnel.ID, json.RawMessage(config))
 			}
 		}
 	})
+}
+
+func TestAPIConcurrentWriteIsReplanned(t *testing.T) {
+	w := newAPIWorld(t)
+	dir := stack(t, "shop", "www.example.com")
+	w.writeOnSecondRead(`{"ingress":[{"hostname":"other.example.com","service":"http://other:80"},{"service":"http_status:404"}]}`)
 	r := runBinary(t, dir, w.env(), "apply", "--yes")
 	if r.code != 0 {
 		t.Fatalf("apply exit = %d\n%s%s", r.code, r.stdout, r.stderr)
@@ -315,15 +322,7 @@ func TestAPIConcurrentWriteIsReplanned(t *testing.T) {
 func TestAPIConcurrentConflictStopsYes(t *testing.T) {
 	w := newAPIWorld(t)
 	dir := stack(t, "shop", "www.example.com")
-	gets := 0
-	w.e.OnRequest(func(method, path string) {
-		if method == "GET" && strings.HasSuffix(path, "/configurations") {
-			gets++
-			if gets == 2 {
-				w.e.SetConfig(w.tunnel.ID, json.RawMessage(`{"ingress":[{"hostname":"www.example.com","service":"http://someone-else:80"},{"service":"http_status:404"}]}`))
-			}
-		}
-	})
+	w.writeOnSecondRead(`{"ingress":[{"hostname":"www.example.com","service":"http://someone-else:80"},{"service":"http_status:404"}]}`)
 	r := runBinary(t, dir, w.env(), "apply", "--yes")
 	if r.code != 4 {
 		t.Fatalf("apply exit = %d, want 4 when the new plan differs under --yes\n%s%s", r.code, r.stdout, r.stderr)
