@@ -21,9 +21,9 @@ const originAudTagKey = "audTag"
 // MarshalJSON encodes the fields in the form the Cloudflare API and
 // cloudflared's JSON config take: keys sorted, durations as integer seconds
 // and the access object nested. A duration that is not a whole number of
-// seconds, which only the file target accepts from labels, is written as a
-// Go duration string ("1.5s") so that plan documents can carry it; the API
-// never receives one because labels for the API target reject it.
+// seconds is written as a Go duration string ("1.5s"), so that plan
+// documents can carry it. Only the file target accepts such a duration from
+// labels, so the API never receives one.
 func (o OriginRequest) MarshalJSON() ([]byte, error) {
 	out := make(map[string]any, len(o))
 	for key, value := range o {

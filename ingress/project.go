@@ -11,10 +11,10 @@ import (
 )
 
 // ParseProject validates the portcullis labels of every service of a compose
-// project. Routes of active services go to Routes, routes of services in
-// inactive profiles to Held; both are validated, and the errors of both are
-// returned together as a *multierror.Error of *LabelError values sorted by
-// file, line, service and key, or nil when there are none. Two active routes
+// project. Routes of active services go to Routes, and routes of services in
+// inactive profiles to Held. Both are validated. The errors of both come
+// back together as a *multierror.Error of *LabelError values sorted by file,
+// line, service and key, or nil when there are none. Two active routes
 // with the same hostname and path are an error. Held routes are checked for
 // that only within their own service, because services in different
 // profiles may take turns serving one hostname.

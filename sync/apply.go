@@ -12,7 +12,7 @@ import (
 	"github.com/portcullis-dev/portcullis/tunnel"
 )
 
-// Target is where the tunnel configuration lives: the Cloudflare API or a
+// Target is the store of the tunnel configuration: the Cloudflare API or a
 // cloudflared config file.
 type Target interface {
 	// ReadRules reads the configuration again (the re-read before a write):
@@ -33,8 +33,8 @@ type DNSTarget interface {
 // ErrDeleteLimit means the plan deletes more owned hostnames than allowed.
 var ErrDeleteLimit = errors.New("delete limit exceeded")
 
-// ErrPlanChanged means the live configuration moved since the plan and the
-// new plan differs, and nobody confirmed it.
+// ErrPlanChanged means the live configuration moved since the plan, the new
+// plan differs, and it was not confirmed.
 var ErrPlanChanged = errors.New("live configuration changed since the plan")
 
 // ErrBlocked means the plan contains violations, so nothing may be written.
@@ -52,14 +52,14 @@ type Applier struct {
 	// configuration moved between plan and write.
 	Replan func(live tunnel.State) (*Plan, error)
 	// Confirm asks whether to apply a re-computed plan that differs from
-	// the reviewed one. Nil means nobody can answer: the run stops.
+	// the reviewed one. Nil means no terminal can confirm, so the run stops.
 	Confirm func(p *Plan) bool
 	// BeforeWrite runs just before each configuration write with the state
 	// about to be replaced (for the backup).
 	BeforeWrite func(ctx context.Context, base tunnel.State) error
 }
 
-// Result is what apply did. Problems are reasons the desired state is not
+// Result is the outcome of an apply. Problems are reasons the desired state is not
 // fully in force (exit code 4).
 type Result struct {
 	Written    bool     `json:"written"`

@@ -22,7 +22,7 @@ type OriginChecker interface {
 	CheckOrigin(origin string) (ingress.GateMatch, bool)
 }
 
-// RevocationInfo is what the audit log records about a live revocation.
+// RevocationInfo holds the audit log's record of a live revocation.
 type RevocationInfo struct {
 	Reason string
 	Actor  string

@@ -7,7 +7,7 @@ import (
 	"github.com/portcullis-dev/portcullis/tunnel"
 )
 
-// hostState is what the live state says about one hostname.
+// hostState is the live state of one hostname as far as ownership goes.
 type hostState struct {
 	// owned means every live rule of the hostname is ours to update or
 	// delete.
@@ -22,9 +22,9 @@ type hostState struct {
 	// cnameOurs is true when the CNAME carries our marker and points at
 	// this tunnel, so it may be deleted with the hostname.
 	cnameOurs bool
-	// ruleConflict is why no rule of the hostname may be written.
+	// ruleConflict is the reason no rule of the hostname may be written.
 	ruleConflict string
-	// dnsConflict is why no CNAME may be created for the hostname.
+	// dnsConflict is the reason no CNAME may be created for the hostname.
 	dnsConflict string
 }
 

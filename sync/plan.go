@@ -71,7 +71,7 @@ type RouteChange struct {
 	After    *ingress.Rule `json:"after,omitempty"`
 }
 
-// DNSAction is what happens to one DNS record.
+// DNSAction is the change made to one DNS record.
 type DNSAction string
 
 // DNS actions.
@@ -148,7 +148,7 @@ type Violation struct {
 	Service         string `json:"service,omitempty"`
 	InternalService string `json:"internal_service"`
 	MatchedName     string `json:"matched_name"`
-	// How says what kind of name matched: "network alias", "static IP", ...
+	// How is the kind of name that matched: "network alias", "static IP", ...
 	How string `json:"how,omitempty"`
 	// Live is true for a rule already in the tunnel configuration.
 	Live bool `json:"live"`
@@ -168,7 +168,7 @@ type Warning struct {
 	Line int    `json:"line,omitempty"`
 }
 
-// RuleKind says where a rule of the written document comes from.
+// RuleKind is the origin of a rule of the written document.
 type RuleKind string
 
 // Rule kinds, in document order.

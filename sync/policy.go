@@ -2,7 +2,7 @@ package sync
 
 import "fmt"
 
-// Policy says which kinds of change apply may make, as in external-dns.
+// Policy is the set of change kinds apply may make, as in external-dns.
 type Policy string
 
 // Policies.

@@ -225,7 +225,7 @@ func TestUnmarshalPlanIgnoresAddedFields(t *testing.T) {
 }
 
 // fieldsPlan is fullPlan with every optional field set, so that the field
-// names test sees all of them.
+// names test covers all of them.
 func fieldsPlan() *Plan {
 	p := fullPlan()
 	p.Reorder = true

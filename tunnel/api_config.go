@@ -41,8 +41,8 @@ type apiConfigResult struct {
 // every read). A tunnel that never had a configuration gives version 0 and
 // no rules.
 //
-// A tunnel given by id is not looked up first: the configuration's source
-// field tells a locally-managed tunnel apart, which saves one call per run.
+// A tunnel given by id is not looked up first, because the configuration's
+// source field identifies a locally-managed tunnel. That saves one call per run.
 func (a *API) ReadConfig(ctx context.Context) (Config, error) {
 	id, err := a.tunnelID(ctx)
 	if err != nil {

@@ -66,8 +66,8 @@ func (e *APIError) Error() string {
 
 	switch {
 	case e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden:
-		// The API answers an unknown token and a token without the
-		// permission with the same 403, so the message names both causes.
+		// The API returns the same 403 for an unknown token and for a token
+		// without the permission, so the message names both causes.
 		if e.Permission != "" {
 			fmt.Fprintf(&b, ": the API token is invalid or expired, or lacks %s", e.Permission)
 		} else {

@@ -40,7 +40,8 @@ func renderPlan(g *globalOptions, p *portsync.Plan) error {
 	return text.Render(g.streams.Out, p)
 }
 
-// planOutcome is what a plan means for the exit code.
+// planOutcome returns the exit-code outcome of a plan: violations, conflicts
+// and pending changes.
 func planOutcome(p *portsync.Plan) outcome {
 	o := outcome{pending: p.HasChanges(), notInForce: len(p.Conflicts) > 0}
 	for _, v := range p.Violations {

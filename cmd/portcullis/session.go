@@ -239,7 +239,7 @@ func (s *session) input(live tunnel.State, opts planOptions) (portsync.Input, er
 	}, nil
 }
 
-// revocationDetails returns what the audit log says about live
+// revocationDetails returns the audit log's record of live
 // revocations (reason, actor, time), read once per session. An unreadable
 // log is reported and treated as empty, so plans show "reason unknown".
 func (s *session) revocationDetails() map[string]portsync.RevocationInfo {

@@ -15,7 +15,7 @@ import (
 // validateFormatVersion is the version of the `validate -o json` document.
 const validateFormatVersion = 1
 
-// validateReport is what `validate -o json` writes.
+// validateReport is the document `validate -o json` writes.
 type validateReport struct {
 	FormatVersion int                 `json:"format_version"`
 	Project       string              `json:"project"`

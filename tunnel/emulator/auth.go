@@ -7,8 +7,8 @@ import (
 )
 
 // Error codes sent by the emulator. The ones marked "observed" were seen in
-// real API responses; the rest are the emulator's own choice where the real
-// code is unknown, so clients must branch on the HTTP status for those.
+// real API responses. The rest are the emulator's own choice, because the
+// real code is unknown, so clients must branch on the HTTP status for those.
 const (
 	codeMissingAuth        = 9106  // observed: no credentials
 	codeInvalidHeaders     = 6003  // observed: malformed auth header
@@ -45,7 +45,7 @@ func (e *Emulator) authenticate(h http.Header) (map[Permission]bool, response, b
 	auth := h.Get("Authorization")
 	if auth == "" {
 		if h.Get("X-Auth-Key") != "" || h.Get("X-Auth-Email") != "" {
-			// The emulator knows no global API keys, so every key is unknown.
+			// The emulator has no global API keys, so every key is unknown.
 			return nil, errAuthentication, false
 		}
 		return nil, fail(http.StatusBadRequest, codeMissingAuth,
